@@ -1,0 +1,223 @@
+//! `stsync`: run servicetitan-sync outside Lambda with the same engine (SPEC.md §9).
+//!
+//! Commands: `demo` (sandbox + embedded DynamoDB, the whole flow, a readable summary), `sandbox`
+//! (serve the ServiceTitan sandbox), `sync` (one scheduled run against a store), `map` (a JSON
+//! bundle of ServiceTitan records → the opportunity JSON), `opportunities` and `contacts`
+//! (inspect the store). By default the store is dynoxide-rs embedded in this process and kept in
+//! `<data-dir>/store.db`; `--dynamodb-endpoint` (or `STSYNC_STORE=aws`) uses a real DynamoDB
+//! endpoint through the standard AWS configuration instead.
+
+mod demo;
+mod output;
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use opportunity::{map_job, JobBundle, MappingConfig, Model};
+use store::embedded::EmbeddedDynamo;
+use store::Store;
+
+/// Command-line interface of servicetitan-sync.
+#[derive(Parser)]
+#[command(
+    name = "stsync",
+    version,
+    about = "ServiceTitan → opportunities sync, run locally"
+)]
+struct Cli {
+    /// Folder of the embedded store (created when missing).
+    #[arg(
+        long,
+        global = true,
+        env = "STSYNC_DATA_DIR",
+        default_value = ".stsync"
+    )]
+    data_dir: PathBuf,
+    /// Use this DynamoDB endpoint (e.g. a moto server) instead of the embedded store; AWS
+    /// credentials and region come from the usual AWS environment.
+    #[arg(long, global = true, env = "STSYNC_DYNAMODB_ENDPOINT")]
+    dynamodb_endpoint: Option<String>,
+    /// DynamoDB table name.
+    #[arg(
+        long,
+        global = true,
+        env = "TABLE_NAME",
+        default_value = "servicetitan-sync"
+    )]
+    table: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start a sandbox, register a demo integration, run the job sync, print a summary.
+    Demo(demo::DemoArgs),
+    /// Serve the ServiceTitan sandbox until Ctrl-C.
+    Sandbox(demo::SandboxArgs),
+    /// Map one JSON bundle of ServiceTitan records (file, or - for stdin) to the opportunity JSON.
+    Map {
+        /// The bundle: {"model":"job","job":{...},"customer":{...},"contacts":[...],...}.
+        file: PathBuf,
+        /// Extra placeholder e-mail patterns (e.g. '*@example.com'), repeatable.
+        #[arg(long = "placeholder")]
+        placeholders: Vec<String>,
+        /// Default phone region (ISO 3166 alpha-2).
+        #[arg(long, default_value = "US")]
+        region: String,
+    },
+    /// List the stored opportunities of a workspace.
+    Opportunities {
+        /// Workspace id.
+        #[arg(long, default_value = demo::DEMO_WORKSPACE)]
+        workspace: String,
+        /// Only this model (job, membership, inbound_call).
+        #[arg(long)]
+        model: Option<Model>,
+        /// Print JSON (an array) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the stored contacts of a workspace.
+    Contacts {
+        /// Workspace id.
+        #[arg(long, default_value = demo::DEMO_WORKSPACE)]
+        workspace: String,
+        /// Print JSON (an array) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// The store the command works on, and the embedded engine keeping it alive (if any).
+pub(crate) struct OpenStore {
+    pub store: Store,
+    embedded: Option<EmbeddedDynamo>,
+}
+
+impl OpenStore {
+    pub(crate) async fn close(self) {
+        if let Some(e) = self.embedded {
+            e.shutdown().await;
+        }
+    }
+}
+
+pub(crate) async fn open_store(
+    cli_data_dir: &std::path::Path,
+    endpoint: Option<&str>,
+    table: &str,
+) -> Result<OpenStore> {
+    let use_aws = endpoint.is_some() || std::env::var("STSYNC_STORE").is_ok_and(|v| v == "aws");
+    let (store, embedded) = if use_aws {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        if let Some(url) = endpoint {
+            loader = loader.endpoint_url(url);
+        }
+        let conf = loader.load().await;
+        (
+            Store::new(aws_sdk_dynamodb::Client::new(&conf), table),
+            None,
+        )
+    } else {
+        std::fs::create_dir_all(cli_data_dir)
+            .with_context(|| format!("creating data folder {}", cli_data_dir.display()))?;
+        let path = cli_data_dir.join("store.db");
+        let engine = EmbeddedDynamo::start_file(&path)
+            .await
+            .with_context(|| format!("starting the embedded DynamoDB on {}", path.display()))?;
+        let store = Store::new(engine.client().await, table);
+        (store, Some(engine))
+    };
+    store.ensure_table().await.context("creating the table")?;
+    Ok(OpenStore { store, embedded })
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("STSYNC_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,dynoxide=error")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Demo(args) => {
+            demo::run_demo(
+                &cli.data_dir,
+                cli.dynamodb_endpoint.as_deref(),
+                &cli.table,
+                args,
+            )
+            .await
+        }
+        Command::Sandbox(args) => demo::run_sandbox(args).await,
+        Command::Map {
+            file,
+            placeholders,
+            region,
+        } => {
+            let text = if file.as_os_str() == "-" {
+                std::io::read_to_string(std::io::stdin()).context("reading stdin")?
+            } else {
+                std::fs::read_to_string(&file)
+                    .with_context(|| format!("reading {}", file.display()))?
+            };
+            let opportunity = map_text(&text, &placeholders, &region)?;
+            println!("{}", serde_json::to_string_pretty(&opportunity)?);
+            Ok(())
+        }
+        Command::Opportunities {
+            workspace,
+            model,
+            json,
+        } => {
+            let open =
+                open_store(&cli.data_dir, cli.dynamodb_endpoint.as_deref(), &cli.table).await?;
+            let list = open.store.list_opportunities(&workspace, model).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                output::print_opportunities(&list);
+            }
+            open.close().await;
+            Ok(())
+        }
+        Command::Contacts { workspace, json } => {
+            let open =
+                open_store(&cli.data_dir, cli.dynamodb_endpoint.as_deref(), &cli.table).await?;
+            let list = open.store.list_contacts(&workspace).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                output::print_contacts(&list);
+            }
+            open.close().await;
+            Ok(())
+        }
+    }
+}
+
+/// `stsync map`: parse a bundle (saying which field is wrong) and map it.
+fn map_text(text: &str, placeholders: &[String], region: &str) -> Result<opportunity::Opportunity> {
+    let value: serde_json::Value = serde_json::from_str(text).context("the bundle is not JSON")?;
+    let model = value.get("model").and_then(|m| m.as_str()).unwrap_or("job");
+    let model: Model = model.parse().map_err(anyhow::Error::msg)?;
+    match model {
+        Model::Job => {
+            let bundle: JobBundle = serde_path_to_error::deserialize(value)
+                .map_err(|e| anyhow::anyhow!("bundle field `{}`: {}", e.path(), e.inner()))?;
+            let integration_like = MappingConfig {
+                placeholders: opportunity::email::PlaceholderEmails::with_user_patterns(
+                    placeholders,
+                ),
+                phone_region: region.to_owned(),
+            };
+            Ok(map_job(&bundle, &integration_like)?)
+        }
+        other => anyhow::bail!("`stsync map` does not map the {other} model yet"),
+    }
+}

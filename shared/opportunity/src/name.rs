@@ -1,0 +1,196 @@
+//! First/last name from `customer:name` (SPEC.md §4 "First/Last Name").
+
+/// Legal entity suffixes, compared lower-case with dots and spaces removed (so `L.L.C.`, `llc`
+/// and `L. L. C.` are all `llc`). When everything after the first comma is made of these, the
+/// name is a company's (`Fictional Widgets, LLC`, `Acme, Co., Ltd.`), not `Last, First`.
+const LEGAL_SUFFIXES: &[&str] = &[
+    "llc",
+    "lc",
+    "pllc",
+    "inc",
+    "incorporated",
+    "corp",
+    "corporation",
+    "co",
+    "company",
+    "ltd",
+    "limited",
+    "lp",
+    "llp",
+    "lllp",
+    "pc",
+    "pa",
+    "plc",
+    "gmbh",
+    "ag",
+    "sa",
+    "sarl",
+    "bv",
+    "nv",
+    "pty",
+    "ptyltd",
+    "ulc",
+];
+
+/// Whether `text` (what follows the first comma) is a legal entity suffix, or several of them
+/// separated by commas/spaces (`Co., Ltd.`), case-insensitive, ignoring dots.
+pub fn is_legal_suffix(text: &str) -> bool {
+    let tokens: Vec<String> = text
+        .split([',', ' '])
+        .map(|t| t.replace('.', "").to_lowercase())
+        .filter(|t| !t.is_empty())
+        .collect();
+    if tokens.is_empty() {
+        return false;
+    }
+    // The whole text with dots and spaces removed (`L. L. C.` -> `llc`), or every token a suffix.
+    let joined: String = tokens.concat();
+    LEGAL_SUFFIXES.contains(&joined.as_str())
+        || tokens.iter().all(|t| LEGAL_SUFFIXES.contains(&t.as_str()))
+}
+
+/// Split a customer name into `(first, last)` (SPEC.md §4 "First/Last Name"):
+///
+/// - whitespace is collapsed (runs of any Unicode whitespace become one space, ends trimmed);
+/// - no comma: first = the first word, last = the rest (`None` for a single word);
+/// - comma: first = the text after the first comma, last = the text before it, both trimmed;
+/// - except when the text after the first comma is a legal entity suffix (LLC, L.L.C., Inc,
+///   Corp, Co, Ltd, LP, LLP, PLLC, PC, GmbH..., any case, dots ignored): then first = the whole
+///   (collapsed) name and last = `None`;
+/// - Unicode is kept as is; empty parts are `None`; an empty name is `(None, None)`.
+///
+/// Decision (SPEC silent): a name without a comma follows the word rule even when it ends in a
+/// legal suffix (`Fictional Widgets LLC` -> `Fictional` / `Widgets LLC`), as SPEC.md §4 and the
+/// product article state the no-comma rule without exception.
+pub fn split_name(name: &str) -> (Option<String>, Option<String>) {
+    let collapsed = name.split_whitespace().collect::<Vec<_>>().join(" ");
+    if collapsed.is_empty() {
+        return (None, None);
+    }
+    let non_empty = |s: &str| {
+        let s = s.trim();
+        (!s.is_empty()).then(|| s.to_owned())
+    };
+    match collapsed.split_once(',') {
+        Some((before, after)) => {
+            if is_legal_suffix(after) {
+                (Some(collapsed.clone()), None)
+            } else {
+                (non_empty(after), non_empty(before))
+            }
+        }
+        None => match collapsed.split_once(' ') {
+            Some((first, rest)) => (non_empty(first), non_empty(rest)),
+            None => (Some(collapsed.clone()), None),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_name_table() {
+        let cases: &[(&str, Option<&str>, Option<&str>)] = &[
+            // no comma: first word / rest
+            ("Avery Testwell", Some("Avery"), Some("Testwell")),
+            (
+                "Mary Ann van der Berg",
+                Some("Mary"),
+                Some("Ann van der Berg"),
+            ),
+            ("Cher", Some("Cher"), None),
+            (
+                "Fictional Widgets LLC",
+                Some("Fictional"),
+                Some("Widgets LLC"),
+            ),
+            // comma: after / before
+            ("Testwell, Avery", Some("Avery"), Some("Testwell")),
+            ("Testwell,Avery", Some("Avery"), Some("Testwell")),
+            ("Van Buren, Mary Ann", Some("Mary Ann"), Some("Van Buren")),
+            ("Smith, John, Jr.", Some("John, Jr."), Some("Smith")),
+            ("Smith Jr., John", Some("John"), Some("Smith Jr.")),
+            ("Smith,", None, Some("Smith")),
+            (", John", Some("John"), None),
+            // extra whitespace collapsed
+            ("  Avery    Testwell  ", Some("Avery"), Some("Testwell")),
+            (
+                "  Testwell ,   Avery  Jo ",
+                Some("Avery Jo"),
+                Some("Testwell"),
+            ),
+            ("Avery\t\nTestwell", Some("Avery"), Some("Testwell")),
+            // unicode kept as is
+            ("Núñez, José", Some("José"), Some("Núñez")),
+            ("Zoë Ångström", Some("Zoë"), Some("Ångström")),
+            ("李 小龍", Some("李"), Some("小龍")),
+            // empty
+            ("", None, None),
+            ("   ", None, None),
+            (",", None, None),
+        ];
+        for (name, first, last) in cases {
+            let (f, l) = split_name(name);
+            assert_eq!(
+                (f.as_deref(), l.as_deref()),
+                (*first, *last),
+                "name {name:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn legal_suffix_after_comma_keeps_whole_name() {
+        let cases: &[(&str, &str)] = &[
+            ("Fictional Widgets, LLC", "Fictional Widgets, LLC"),
+            ("Fictional Widgets, llc", "Fictional Widgets, llc"),
+            ("Fictional Widgets, L.L.C.", "Fictional Widgets, L.L.C."),
+            ("Fictional Widgets, L. L. C.", "Fictional Widgets, L. L. C."),
+            ("Acme Heating, Inc.", "Acme Heating, Inc."),
+            ("Acme Heating, INC", "Acme Heating, INC"),
+            ("Acme Heating, Incorporated", "Acme Heating, Incorporated"),
+            ("Acme, Corp", "Acme, Corp"),
+            ("Acme, Corporation", "Acme, Corporation"),
+            ("Acme, Co.", "Acme, Co."),
+            ("Acme, Company", "Acme, Company"),
+            ("Acme, Ltd", "Acme, Ltd"),
+            ("Acme, Limited", "Acme, Limited"),
+            ("Acme, LP", "Acme, LP"),
+            ("Acme, LLP", "Acme, LLP"),
+            ("Acme, PLLC", "Acme, PLLC"),
+            ("Acme, P.C.", "Acme, P.C."),
+            ("Acme, pc", "Acme, pc"),
+            ("Acme, P.A.", "Acme, P.A."),
+            ("Müller Bau, GmbH", "Müller Bau, GmbH"),
+            ("Acme, Co., Ltd.", "Acme, Co., Ltd."),
+            ("  Acme   Heating ,  Inc.  ", "Acme Heating , Inc."),
+        ];
+        for (name, whole) in cases {
+            assert_eq!(
+                split_name(name),
+                (Some((*whole).to_owned()), None),
+                "name {name:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn not_legal_suffixes() {
+        for text in [
+            "",
+            " ",
+            "John",
+            "Inc John",
+            "Jr.",
+            "Co-op",
+            "Incorporated Jo",
+        ] {
+            assert!(!is_legal_suffix(text), "{text:?}");
+        }
+        for text in ["LLC", " l.l.c. ", "Inc.", "co", "Co., Ltd.", "gmbh"] {
+            assert!(is_legal_suffix(text), "{text:?}");
+        }
+    }
+}

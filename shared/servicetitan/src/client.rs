@@ -1,0 +1,703 @@
+//! The ServiceTitan HTTP client (API-NOTES §2–§6, SPEC.md §3 "HTTP").
+//!
+//! One [`Client`] per integration and invocation. It fetches OAuth2 client-credentials tokens and
+//! caches them until 60 s before expiry, sends `Authorization: Bearer …` and `ST-App-Key` on every
+//! call, keeps the app under a per-tenant request budget (a token bucket shared by every request
+//! of the client), and retries what is worth retrying: 429 after `Retry-After` (seconds or HTTP
+//! date), 5xx and transport errors with capped exponential backoff and jitter, and 401 once with
+//! a new token. Error bodies (RFC 7807 `ApiErrorResponse`) become [`ApiError::Status`].
+
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use backon::{ExponentialBuilder, Retryable};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::StatusCode;
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use tokio::sync::Mutex;
+use url::Url;
+
+use crate::wire::{ApiErrorResponse, ExportPage, Id, Page, TokenResponse};
+
+/// Production API host (API-NOTES §1).
+pub const PRODUCTION_API: &str = "https://api.servicetitan.io";
+/// Production token endpoint (API-NOTES §1).
+pub const PRODUCTION_AUTH: &str = "https://auth.servicetitan.io/connect/token";
+/// Integration-environment API host (API-NOTES §1).
+pub const INTEGRATION_API: &str = "https://api-integration.servicetitan.io";
+/// Integration-environment token endpoint (API-NOTES §1).
+pub const INTEGRATION_AUTH: &str = "https://auth-integration.servicetitan.io/connect/token";
+
+/// Most ids one `ids=` lookup may carry (API-NOTES §5.3).
+pub const MAX_IDS_PER_CALL: usize = 50;
+/// A token is renewed this long before it expires (SPEC.md §3).
+pub const TOKEN_EARLY_REFRESH: Duration = Duration::from_secs(60);
+/// Default request budget per tenant, requests per second (SPEC.md §3; ServiceTitan allows 60).
+pub const DEFAULT_REQUESTS_PER_SECOND: u32 = 20;
+
+/// One API endpoint: `{api}/{module}/v2/tenant/{tenant}/{path}` (API-NOTES §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Endpoint {
+    /// Module, e.g. `jpm`, `crm`, `settings`.
+    pub module: &'static str,
+    /// Path after the tenant, e.g. `export/jobs`.
+    pub path: &'static str,
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "/{}/v2/tenant/{{tenant}}/{}", self.module, self.path)
+    }
+}
+
+/// The endpoints this project reads (API-NOTES §7).
+pub mod endpoints {
+    use super::Endpoint;
+
+    /// `GET /jpm/v2/tenant/{tenant}/jobs`.
+    pub const JOBS: Endpoint = Endpoint {
+        module: "jpm",
+        path: "jobs",
+    };
+    /// `GET /jpm/v2/tenant/{tenant}/export/jobs`.
+    pub const EXPORT_JOBS: Endpoint = Endpoint {
+        module: "jpm",
+        path: "export/jobs",
+    };
+    /// `GET /jpm/v2/tenant/{tenant}/job-types`.
+    pub const JOB_TYPES: Endpoint = Endpoint {
+        module: "jpm",
+        path: "job-types",
+    };
+    /// `GET /crm/v2/tenant/{tenant}/customers`.
+    pub const CUSTOMERS: Endpoint = Endpoint {
+        module: "crm",
+        path: "customers",
+    };
+    /// `GET /crm/v2/tenant/{tenant}/export/customers`.
+    pub const EXPORT_CUSTOMERS: Endpoint = Endpoint {
+        module: "crm",
+        path: "export/customers",
+    };
+    /// `GET /crm/v2/tenant/{tenant}/customers/contacts` (needs `customerIds` or a date filter).
+    pub const CUSTOMER_CONTACTS: Endpoint = Endpoint {
+        module: "crm",
+        path: "customers/contacts",
+    };
+    /// `GET /crm/v2/tenant/{tenant}/export/customers/contacts`.
+    pub const EXPORT_CUSTOMER_CONTACTS: Endpoint = Endpoint {
+        module: "crm",
+        path: "export/customers/contacts",
+    };
+    /// `GET /crm/v2/tenant/{tenant}/locations`.
+    pub const LOCATIONS: Endpoint = Endpoint {
+        module: "crm",
+        path: "locations",
+    };
+    /// `GET /crm/v2/tenant/{tenant}/export/locations`.
+    pub const EXPORT_LOCATIONS: Endpoint = Endpoint {
+        module: "crm",
+        path: "export/locations",
+    };
+    /// `GET /settings/v2/tenant/{tenant}/business-units`.
+    pub const BUSINESS_UNITS: Endpoint = Endpoint {
+        module: "settings",
+        path: "business-units",
+    };
+}
+
+/// Where and as whom the client talks.
+#[derive(Clone)]
+pub struct ClientConfig {
+    /// API root, e.g. [`PRODUCTION_API`] or a sandbox `http://127.0.0.1:PORT`.
+    pub api_base: Url,
+    /// Token endpoint, e.g. [`PRODUCTION_AUTH`].
+    pub token_url: Url,
+    /// ServiceTitan tenant id.
+    pub tenant_id: i64,
+    /// OAuth client id.
+    pub client_id: String,
+    /// OAuth client secret (never printed).
+    pub client_secret: SecretString,
+    /// The platform's `ST-App-Key` (never printed).
+    pub app_key: SecretString,
+    /// Request budget, requests per second, shared by all requests of this client.
+    pub requests_per_second: u32,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// Retries after the first try for 429, 5xx and transport errors.
+    pub max_retries: usize,
+    /// First backoff delay; doubles per retry, capped at 20 s, with jitter.
+    pub min_backoff: Duration,
+}
+
+impl std::fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("api_base", &self.api_base.as_str())
+            .field("token_url", &self.token_url.as_str())
+            .field("tenant_id", &self.tenant_id)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"***")
+            .field("app_key", &"***")
+            .field("requests_per_second", &self.requests_per_second)
+            .finish()
+    }
+}
+
+impl ClientConfig {
+    /// A config with the defaults of SPEC.md §3 (20 requests/s, 30 s timeout, 5 retries).
+    ///
+    /// Errors: [`ApiError::Config`] when a URL does not parse.
+    pub fn new(
+        api_base: &str,
+        token_url: &str,
+        tenant_id: i64,
+        client_id: impl Into<String>,
+        client_secret: SecretString,
+        app_key: SecretString,
+    ) -> Result<Self, ApiError> {
+        let parse = |what: &str, s: &str| {
+            Url::parse(s).map_err(|e| ApiError::Config(format!("{what} `{s}` is not a URL: {e}")))
+        };
+        Ok(ClientConfig {
+            api_base: parse("API base URL", api_base)?,
+            token_url: parse("token URL", token_url)?,
+            tenant_id,
+            client_id: client_id.into(),
+            client_secret,
+            app_key,
+            requests_per_second: DEFAULT_REQUESTS_PER_SECOND,
+            timeout: Duration::from_secs(30),
+            max_retries: 5,
+            min_backoff: Duration::from_millis(200),
+        })
+    }
+}
+
+/// What went wrong talking to ServiceTitan.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The configuration is unusable (bad URL, zero rate).
+    #[error("invalid ServiceTitan client configuration: {0}")]
+    Config(String),
+    /// The token endpoint refused the credentials or answered badly.
+    #[error("ServiceTitan token request failed ({status}): {message}")]
+    Token {
+        /// HTTP status of the token endpoint (0 when no answer).
+        status: u16,
+        /// `error` of the OAuth answer, or what went wrong.
+        message: String,
+    },
+    /// No HTTP answer (connection, timeout).
+    #[error("{endpoint}: request failed: {source}")]
+    Transport {
+        /// The endpoint called.
+        endpoint: String,
+        /// The transport error.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// A non-2xx answer, with its problem-details body when there was one.
+    #[error("{endpoint}: HTTP {status}{}", problem_summary(.problem))]
+    Status {
+        /// The endpoint called.
+        endpoint: String,
+        /// HTTP status.
+        status: u16,
+        /// The RFC 7807 body, when it parsed.
+        problem: Option<Box<ApiErrorResponse>>,
+        /// `Retry-After`, when sent (429).
+        retry_after: Option<Duration>,
+    },
+    /// A 2xx body that is not the documented shape.
+    #[error("{endpoint}: unexpected response body at `{path}`: {message}")]
+    Decode {
+        /// The endpoint called.
+        endpoint: String,
+        /// JSON path of the offending value.
+        path: String,
+        /// What serde said.
+        message: String,
+    },
+}
+
+fn problem_summary(problem: &Option<Box<ApiErrorResponse>>) -> String {
+    let Some(p) = problem else {
+        return String::new();
+    };
+    let mut out = String::new();
+    if let Some(title) = &p.title {
+        out.push_str(": ");
+        out.push_str(title);
+    }
+    if let Some(errors) = &p.errors {
+        for (field, messages) in errors {
+            out.push_str(&format!(" [{field}: {}]", messages.join("; ")));
+        }
+    }
+    if let Some(trace) = &p.trace_id {
+        out.push_str(&format!(" (traceId {trace})"));
+    }
+    out
+}
+
+impl ApiError {
+    /// True for failures a later try may fix: 429, 5xx, 408 and transport errors.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ApiError::Transport { .. } => true,
+            ApiError::Status { status, .. } => *status == 429 || *status == 408 || *status >= 500,
+            ApiError::Token { status, .. } => *status == 429 || *status >= 500 || *status == 0,
+            _ => false,
+        }
+    }
+
+    /// The HTTP status, when the server answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ApiError::Status { status, .. } | ApiError::Token { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// A granted token's facts (the token itself stays inside the client).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantedScopes {
+    /// Scopes as the token endpoint listed them.
+    pub scopes: Vec<String>,
+}
+
+struct CachedToken {
+    token: SecretString,
+    refresh_at: Instant,
+    scopes: Vec<String>,
+}
+
+/// Counters of one client, cumulative since creation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClientStats {
+    /// API requests sent (every try counts), token requests excluded.
+    pub api_calls: u64,
+    /// Token requests sent.
+    pub token_requests: u64,
+    /// 429 answers received.
+    pub throttled: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    api_calls: AtomicU64,
+    token_requests: AtomicU64,
+    throttled: AtomicU64,
+}
+
+/// The ServiceTitan API client. Cheap to clone (shared token cache, limiter and counters).
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    config: ClientConfig,
+    token: Mutex<Option<CachedToken>>,
+    limiter: DefaultDirectRateLimiter,
+    counters: Counters,
+}
+
+impl Client {
+    /// Build a client.
+    ///
+    /// Errors: [`ApiError::Config`] when the rate is 0 or the HTTP stack cannot start.
+    pub fn new(config: ClientConfig) -> Result<Self, ApiError> {
+        let rate = NonZeroU32::new(config.requests_per_second)
+            .ok_or_else(|| ApiError::Config("requests_per_second must be at least 1".into()))?;
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .user_agent(concat!("servicetitan-sync/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ApiError::Config(format!("HTTP client: {e}")))?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                limiter: RateLimiter::direct(Quota::per_second(rate)),
+                config,
+                token: Mutex::new(None),
+                counters: Counters::default(),
+            }),
+        })
+    }
+
+    /// The tenant this client talks to.
+    pub fn tenant_id(&self) -> i64 {
+        self.inner.config.tenant_id
+    }
+
+    /// Counters since creation.
+    pub fn stats(&self) -> ClientStats {
+        let c = &self.inner.counters;
+        ClientStats {
+            api_calls: c.api_calls.load(Ordering::Relaxed),
+            token_requests: c.token_requests.load(Ordering::Relaxed),
+            throttled: c.throttled.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Fetch (or reuse) a token and return its granted scopes (activation checks them).
+    ///
+    /// Errors: [`ApiError::Token`] when the credentials are refused.
+    pub async fn granted_scopes(&self) -> Result<GrantedScopes, ApiError> {
+        self.bearer(false).await?;
+        let guard = self.inner.token.lock().await;
+        Ok(GrantedScopes {
+            scopes: guard.as_ref().map(|t| t.scopes.clone()).unwrap_or_default(),
+        })
+    }
+
+    async fn bearer(&self, force_new: bool) -> Result<SecretString, ApiError> {
+        let mut guard = self.inner.token.lock().await;
+        if let Some(cached) = guard.as_ref() {
+            if !force_new && Instant::now() < cached.refresh_at {
+                return Ok(cached.token.clone());
+            }
+        }
+        let fresh = self.fetch_token().await?;
+        let token = fresh.token.clone();
+        *guard = Some(fresh);
+        Ok(token)
+    }
+
+    async fn fetch_token(&self) -> Result<CachedToken, ApiError> {
+        let cfg = &self.inner.config;
+        self.inner
+            .counters
+            .token_requests
+            .fetch_add(1, Ordering::Relaxed);
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", cfg.client_id.as_str()),
+            ("client_secret", cfg.client_secret.expose_secret()),
+        ];
+        let sent = Instant::now();
+        let response = self
+            .inner
+            .http
+            .post(cfg.token_url.clone())
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| ApiError::Token {
+                status: 0,
+                message: format!("no answer: {e}"),
+            })?;
+        let status = response.status();
+        let body = response.bytes().await.unwrap_or_default();
+        if !status.is_success() {
+            let message = serde_json::from_slice::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| {
+                    let error = v.get("error")?.as_str()?.to_owned();
+                    Some(match v.get("error_description").and_then(|d| d.as_str()) {
+                        Some(d) => format!("{error}: {d}"),
+                        None => error,
+                    })
+                })
+                .unwrap_or_else(|| format!("HTTP {}", status.as_u16()));
+            return Err(ApiError::Token {
+                status: status.as_u16(),
+                message,
+            });
+        }
+        let token: TokenResponse = serde_json::from_slice(&body).map_err(|e| ApiError::Token {
+            status: status.as_u16(),
+            message: format!("unexpected token response: {e}"),
+        })?;
+        let lifetime = Duration::from_secs(token.expires_in);
+        let refresh_at = sent + lifetime.saturating_sub(TOKEN_EARLY_REFRESH);
+        Ok(CachedToken {
+            token: SecretString::from(token.access_token),
+            refresh_at,
+            scopes: token
+                .scope
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect(),
+        })
+    }
+
+    fn url(&self, endpoint: Endpoint) -> Result<Url, ApiError> {
+        let cfg = &self.inner.config;
+        let relative = format!(
+            "{}/v2/tenant/{}/{}",
+            endpoint.module, cfg.tenant_id, endpoint.path
+        );
+        let mut base = cfg.api_base.clone();
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        base.join(&relative)
+            .map_err(|e| ApiError::Config(format!("URL for {endpoint}: {e}")))
+    }
+
+    /// One GET with auth, budget and retries; returns the JSON body decoded as `T`.
+    ///
+    /// Errors: [`ApiError::Status`] for non-2xx answers after retries, [`ApiError::Transport`],
+    /// [`ApiError::Decode`] when a 2xx body is not a `T` (with the JSON path).
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        endpoint: Endpoint,
+        query: &[(&str, String)],
+    ) -> Result<T, ApiError> {
+        let url = self.url(endpoint)?;
+        let cfg = &self.inner.config;
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(cfg.min_backoff)
+            .with_max_delay(Duration::from_secs(20))
+            .with_max_times(cfg.max_retries)
+            .with_jitter();
+        let body = (|| self.get_once(endpoint, &url, query))
+            .retry(backoff)
+            .when(ApiError::is_retryable)
+            .adjust(|err, planned| match err {
+                ApiError::Status { retry_after: Some(wait), .. } => Some(*wait),
+                _ => planned,
+            })
+            .notify(|err, wait| {
+                tracing::warn!(error = %err, wait_ms = wait.as_millis() as u64, "retrying ServiceTitan request");
+            })
+            .await?;
+        let de = &mut serde_json::Deserializer::from_slice(&body);
+        serde_path_to_error::deserialize(de).map_err(|e| ApiError::Decode {
+            endpoint: endpoint.to_string(),
+            path: e.path().to_string(),
+            message: e.inner().to_string(),
+        })
+    }
+
+    /// One try, plus one more with a new token on 401.
+    async fn get_once(
+        &self,
+        endpoint: Endpoint,
+        url: &Url,
+        query: &[(&str, String)],
+    ) -> Result<Vec<u8>, ApiError> {
+        let mut renewed = false;
+        loop {
+            let token = self.bearer(renewed).await?;
+            self.inner.limiter.until_ready().await;
+            self.inner
+                .counters
+                .api_calls
+                .fetch_add(1, Ordering::Relaxed);
+            let response = self
+                .inner
+                .http
+                .get(url.clone())
+                .query(query)
+                .bearer_auth(token.expose_secret())
+                .header("ST-App-Key", self.inner.config.app_key.expose_secret())
+                .send()
+                .await
+                .map_err(|source| ApiError::Transport {
+                    endpoint: endpoint.to_string(),
+                    source,
+                })?;
+            let status = response.status();
+            if status.is_success() {
+                return response
+                    .bytes()
+                    .await
+                    .map(|b| b.to_vec())
+                    .map_err(|source| ApiError::Transport {
+                        endpoint: endpoint.to_string(),
+                        source,
+                    });
+            }
+            if status == StatusCode::UNAUTHORIZED && !renewed {
+                renewed = true;
+                continue;
+            }
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                self.inner
+                    .counters
+                    .throttled
+                    .fetch_add(1, Ordering::Relaxed);
+            }
+            let retry_after = retry_after(response.headers());
+            let body = response.bytes().await.unwrap_or_default();
+            let problem = serde_json::from_slice::<ApiErrorResponse>(&body)
+                .ok()
+                .map(Box::new);
+            return Err(ApiError::Status {
+                endpoint: endpoint.to_string(),
+                status: status.as_u16(),
+                problem,
+                retry_after,
+            });
+        }
+    }
+
+    /// One page of a list endpoint (`page` is 1-based; API-NOTES §5.1).
+    ///
+    /// Errors: as [`Client::get`].
+    pub async fn list_page<T: DeserializeOwned>(
+        &self,
+        endpoint: Endpoint,
+        query: &[(&str, String)],
+        page: u32,
+        page_size: u32,
+    ) -> Result<Page<T>, ApiError> {
+        let mut q: Vec<(&str, String)> = query.to_vec();
+        q.push(("page", page.to_string()));
+        q.push(("pageSize", page_size.to_string()));
+        self.get(endpoint, &q).await
+    }
+
+    /// Every record of a list endpoint: pages 1, 2, … while `hasMore` (API-NOTES §5.1).
+    ///
+    /// Errors: as [`Client::get`].
+    pub async fn list_all<T: DeserializeOwned>(
+        &self,
+        endpoint: Endpoint,
+        query: &[(&str, String)],
+        page_size: u32,
+    ) -> Result<Vec<T>, ApiError> {
+        let mut out = Vec::new();
+        let mut page = 1;
+        loop {
+            let p: Page<T> = self.list_page(endpoint, query, page, page_size).await?;
+            let more = p.has_more && !p.data.is_empty();
+            out.extend(p.data);
+            if !more {
+                return Ok(out);
+            }
+            page += 1;
+        }
+    }
+
+    /// Records by id through the `id_param` filter (`ids`, or `customerIds` for contacts), in
+    /// chunks of at most [`MAX_IDS_PER_CALL`] ids, each chunk paged until `hasMore` is false.
+    /// Duplicate ids are asked once. `active=Any` is added when `include_inactive` (so deleted
+    /// or merged records are not silently missing).
+    ///
+    /// Errors: as [`Client::get`].
+    pub async fn list_by_ids<T: DeserializeOwned>(
+        &self,
+        endpoint: Endpoint,
+        id_param: &str,
+        ids: &[Id],
+        include_inactive: bool,
+    ) -> Result<Vec<T>, ApiError> {
+        let mut unique: Vec<Id> = ids.to_vec();
+        unique.sort_unstable();
+        unique.dedup();
+        let mut out = Vec::new();
+        for chunk in unique.chunks(MAX_IDS_PER_CALL) {
+            let joined = chunk
+                .iter()
+                .map(Id::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
+            let mut q = vec![(id_param, joined)];
+            if include_inactive {
+                q.push(("active", "Any".to_owned()));
+            }
+            out.extend(self.list_all::<T>(endpoint, &q, 500).await?);
+        }
+        Ok(out)
+    }
+
+    /// One page of an export feed (API-NOTES §5.4). `from` is the previous `continueFrom`, a
+    /// date (`2025-01-31`), or `None` for the start of history. Rows come back undecoded so that
+    /// one bad row can be reported and skipped (see [`decode_rows`]).
+    ///
+    /// Errors: as [`Client::get`].
+    pub async fn export_page(
+        &self,
+        endpoint: Endpoint,
+        from: Option<&str>,
+        include_recent_changes: bool,
+    ) -> Result<ExportPage<serde_json::Value>, ApiError> {
+        let mut q = Vec::new();
+        if let Some(from) = from {
+            q.push(("from", from.to_owned()));
+        }
+        if include_recent_changes {
+            q.push(("includeRecentChanges", "true".to_owned()));
+        }
+        self.get(endpoint, &q).await
+    }
+}
+
+/// `Retry-After` as seconds or an HTTP date (RFC 9110 §10.2.3); a date in the past means 0.
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(
+        when.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+/// A row that could not be decoded, reported with resource, id and field (SPEC.md §4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadRecord {
+    /// ServiceTitan resource (`job`, `customer`…).
+    pub resource: &'static str,
+    /// The row's `id` when it had a readable one.
+    pub id: Option<Id>,
+    /// JSON path of the offending field.
+    pub field: String,
+    /// What was wrong.
+    pub reason: String,
+}
+
+impl std::fmt::Display for BadRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.id {
+            Some(id) => write!(
+                f,
+                "{} {id}: field `{}`: {}",
+                self.resource, self.field, self.reason
+            ),
+            None => write!(
+                f,
+                "{} (no id): field `{}`: {}",
+                self.resource, self.field, self.reason
+            ),
+        }
+    }
+}
+
+/// Decode raw rows one by one: good rows as `T`, bad rows as [`BadRecord`]s naming the field.
+pub fn decode_rows<T: DeserializeOwned>(
+    resource: &'static str,
+    rows: Vec<serde_json::Value>,
+) -> (Vec<T>, Vec<BadRecord>) {
+    let mut good = Vec::with_capacity(rows.len());
+    let mut bad = Vec::new();
+    for row in rows {
+        let id = row.get("id").and_then(serde_json::Value::as_i64);
+        match serde_path_to_error::deserialize::<_, T>(row) {
+            Ok(v) => good.push(v),
+            Err(e) => bad.push(BadRecord {
+                resource,
+                id,
+                field: e.path().to_string(),
+                reason: e.inner().to_string(),
+            }),
+        }
+    }
+    (good, bad)
+}

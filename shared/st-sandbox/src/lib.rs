@@ -1,0 +1,34 @@
+//! A ServiceTitan API sandbox: an HTTP server on loopback that speaks the subset of the real API
+//! this project uses (SPEC.md §10), over generated or fixture data.
+//!
+//! What belongs here: the OAuth2 token endpoint, the `ST-App-Key` and bearer checks, the real
+//! list and export paths with ServiceTitan's paging, filters, sort and continuation-token rules,
+//! a per-(app key, tenant) rate limit answering 429 with `Retry-After`, problem-details error
+//! bodies, deterministic messy generated data ([`Dataset::generate`]), fixture loading
+//! ([`Dataset::from_fixture_json`]), request counters and an admin surface under `/__admin`.
+//! What does not: any client logic (crate `servicetitan`), mapping or sync policy. Every response
+//! is serialized with the wire types of crate `servicetitan`; the conformance tests check them
+//! against the official OpenAPI exports. Sources: `servicetitan/API-NOTES.md` §2–§7.
+
+mod admin;
+mod config;
+mod dataset;
+mod error;
+mod export;
+mod generate;
+mod problem;
+mod query;
+mod server;
+
+pub use config::{SandboxConfig, DEFAULT_GRANTED_SCOPES};
+pub use dataset::Dataset;
+pub use error::SandboxError;
+pub use export::{decode_position, encode_position, RECENT_CHANGES_HOLD_BACK_SECS};
+pub use server::{RunningSandbox, Sandbox, ADMIN_PREFIX};
+
+/// Most ids one `ids=` / `customerIds=` filter may carry (API-NOTES §5.3).
+pub const MAX_IDS_PER_REQUEST: usize = 50;
+/// Default `pageSize` of list endpoints (API-NOTES §5.1).
+pub const DEFAULT_PAGE_SIZE: usize = 50;
+/// Largest `pageSize` accepted (API-NOTES §5.1; larger values get 400).
+pub const MAX_PAGE_SIZE: usize = 5000;

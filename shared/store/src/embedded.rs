@@ -1,0 +1,115 @@
+//! dynoxide-rs served in-process on loopback: the CLI's embedded default and the tests' engine
+//! (SPEC.md §8). The store talks to it over HTTP with the real SDK client, exactly as it talks to
+//! DynamoDB; nothing here is a second store implementation.
+
+use std::path::Path;
+
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_dynamodb::Client;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tracing::{info, warn};
+
+use crate::StoreError;
+
+/// A dynoxide engine serving the DynamoDB API on `127.0.0.1:<ephemeral port>`.
+///
+/// Dropping it stops the server too (without waiting); [`EmbeddedDynamo::shutdown`] waits until
+/// open connections are done, which matters before reopening the same file.
+#[derive(Debug)]
+pub struct EmbeddedDynamo {
+    endpoint: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), String>>>,
+}
+
+impl EmbeddedDynamo {
+    /// Serve a file-backed database at `path` (created when missing; SQLite), so a later run on
+    /// the same file sees this run's tables and items.
+    ///
+    /// Errors: [`StoreError::Embedded`] when the path is not UTF-8, the file cannot be opened, or
+    /// the loopback port cannot be bound.
+    pub async fn start_file(path: &Path) -> Result<EmbeddedDynamo, StoreError> {
+        let text = path.to_str().ok_or_else(|| StoreError::Embedded {
+            what: format!("open {}", path.display()),
+            source: "the path is not valid UTF-8".into(),
+        })?;
+        let db = dynoxide::Database::new(text).map_err(|e| StoreError::Embedded {
+            what: format!("open {}", path.display()),
+            source: Box::new(e),
+        })?;
+        Self::serve(db, &path.display().to_string()).await
+    }
+
+    /// Serve an in-memory database (gone when the engine stops).
+    ///
+    /// Errors: [`StoreError::Embedded`] when the database or the loopback port cannot be opened.
+    pub async fn start_memory() -> Result<EmbeddedDynamo, StoreError> {
+        let db = dynoxide::Database::memory().map_err(|e| StoreError::Embedded {
+            what: "open in-memory database".into(),
+            source: Box::new(e),
+        })?;
+        Self::serve(db, "memory").await
+    }
+
+    async fn serve(db: dynoxide::Database, what: &str) -> Result<EmbeddedDynamo, StoreError> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| StoreError::Embedded {
+                what: "bind 127.0.0.1:0".into(),
+                source: Box::new(e),
+            })?;
+        let addr = listener.local_addr().map_err(|e| StoreError::Embedded {
+            what: "read the bound address".into(),
+            source: Box::new(e),
+        })?;
+        let endpoint = format!("http://{addr}");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(dynoxide::server::serve_with_shutdown(
+            listener,
+            db,
+            async move {
+                // Fires on shutdown() and when the handle is dropped.
+                let _ = stopped.await;
+            },
+        ));
+        info!(%endpoint, database = %what, "embedded DynamoDB (dynoxide) started");
+        Ok(EmbeddedDynamo {
+            endpoint,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    /// The HTTP endpoint, `http://127.0.0.1:<port>`.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// A real SDK client for this engine: region `us-east-1`, static credentials `test/test`,
+    /// endpoint [`EmbeddedDynamo::endpoint`]. Environment settings (`AWS_ENDPOINT_URL`, profiles)
+    /// do not apply to it.
+    pub async fn client(&self) -> Client {
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("test", "test", None, None, "embedded"))
+            .endpoint_url(&self.endpoint)
+            .build();
+        Client::from_conf(config)
+    }
+
+    /// Stop the server and wait until its connections are finished.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            match task.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => warn!(error = %e, "embedded DynamoDB stopped with an error"),
+                Err(e) => warn!(error = %e, "embedded DynamoDB task failed"),
+            }
+        }
+    }
+}

@@ -1,0 +1,551 @@
+//! Opportunities: idempotent upsert, reads, and the customer → opportunities index (SPEC.md §3,
+//! §5).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use chrono::{DateTime, SecondsFormat, Utc};
+use futures::StreamExt;
+use opportunity::{Model, Opportunity, StandardFields};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tracing::{error, instrument, warn};
+
+use crate::keys::{self, GSI1, GSI1_PK, GSI1_SK, PK, SK};
+use crate::store::{decode, s, Item};
+use crate::{Store, StoreError};
+
+/// Largest item the store writes, in bytes (DynamoDB's limit is 400 KB; the margin covers the
+/// size estimate's approximations).
+pub const MAX_ITEM_BYTES: usize = 350_000;
+/// Concurrent PutItem requests of one upsert call.
+const PUT_CONCURRENCY: usize = 16;
+/// Keys per BatchGetItem (the DynamoDB maximum).
+const BATCH_GET_MAX: usize = 100;
+/// BatchGetItem rounds for unprocessed keys before giving up.
+const BATCH_GET_ROUNDS: u32 = 8;
+
+/// Top-level attribute holding the External Updated At in sortable form.
+const UPDATED_ATTR: &str = "externalUpdatedAt";
+/// Top-level attribute holding the content hash.
+const HASH_ATTR: &str = "contentHash";
+
+/// An opportunity as stored: the mapped [`Opportunity`] plus its workspace, contact and sync time.
+/// Serialized camelCase with the opportunity's fields flattened in (the shape `stsync` prints).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredOpportunity {
+    /// The workspace it belongs to.
+    pub workspace_id: String,
+    /// The resolved contact's id.
+    pub contact_id: String,
+    /// When this version was written (UTC).
+    pub synced_at: DateTime<Utc>,
+    /// Hex SHA-256 of the canonical JSON of the opportunity and contact id; an identical rebuild
+    /// has the same hash and is not written again.
+    pub content_hash: String,
+    /// The opportunity.
+    #[serde(flatten)]
+    pub opportunity: Opportunity,
+}
+
+/// Counts of one [`Store::upsert_opportunities`] call. Every input item lands in exactly one of
+/// `written`, `unchanged`, `refused`, `superseded` or `failed`.
+#[derive(Debug, Default)]
+pub struct UpsertReport {
+    /// Items created or replaced.
+    pub written: usize,
+    /// Items whose stored content hash equals the new one: nothing was written.
+    pub unchanged: usize,
+    /// Items whose External Updated At is older than the stored one: refused by the conditional
+    /// write (or before it, when the read already showed a newer version). Not an error.
+    pub refused: usize,
+    /// Items that appeared more than once in the input: only the newest occurrence (by External
+    /// Updated At, the later one on a tie) is considered, the others are counted here.
+    pub superseded: usize,
+    /// Items that can never be stored as they are (too large, unusable external or contact id).
+    /// Permanent: retrying will not help; the rest of the call was still written. Each is also
+    /// logged at error level.
+    pub failed: Vec<UpsertFailure>,
+}
+
+/// One item an upsert could not store.
+#[derive(Debug)]
+pub struct UpsertFailure {
+    /// The opportunity model.
+    pub model: Model,
+    /// The opportunity's external id.
+    pub external_id: String,
+    /// Why: [`StoreError::ItemTooLarge`], [`StoreError::InvalidInput`] or [`StoreError::Codec`].
+    pub error: StoreError,
+}
+
+/// What is written for an opportunity, besides keys.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OppWrite<'a> {
+    entity: &'static str,
+    workspace_id: &'a str,
+    contact_id: &'a str,
+    synced_at: DateTime<Utc>,
+    content_hash: &'a str,
+    external_updated_at: &'a str,
+    model: Model,
+    external_id: &'a str,
+    external_contact_id: &'a Option<String>,
+    standard: &'a StandardFields,
+    details: String,
+}
+
+/// What is read back.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct OppRead {
+    workspace_id: String,
+    contact_id: String,
+    synced_at: DateTime<Utc>,
+    content_hash: String,
+    model: Model,
+    external_id: String,
+    external_contact_id: Option<String>,
+    standard: StandardFields,
+    details: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct HashInput<'a> {
+    contact_id: &'a str,
+    opportunity: &'a Opportunity,
+}
+
+struct Prepared {
+    sk: String,
+    hash: String,
+    updated: String,
+    item: Item,
+}
+
+/// The content hash of an opportunity linked to `contact_id`: hex SHA-256 over the canonical
+/// JSON `{"contactId":…,"opportunity":…}` (struct fields in declaration order, details in key
+/// order). `synced_at` is not part of it.
+pub fn content_hash(opportunity: &Opportunity, contact_id: &str) -> String {
+    let json = serde_json::to_vec(&HashInput {
+        contact_id,
+        opportunity,
+    })
+    .expect("an opportunity always serializes to JSON");
+    hex::encode(Sha256::digest(&json))
+}
+
+/// External Updated At as a fixed-width, lexicographically sortable UTC string
+/// (`2024-05-01T12:00:00.000000000Z`, always nine fractional digits).
+pub fn sortable_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Nanos, true)
+}
+
+impl Store {
+    /// Create or replace opportunities of `workspace` (SPEC.md §5), each with its resolved
+    /// contact id. Per item:
+    /// - the content hash (see [`content_hash`]) equals the stored one → `unchanged`, nothing
+    ///   written (existing hashes are read with consistent BatchGetItem, 100 keys per call);
+    /// - otherwise a PutItem conditioned on
+    ///   `attribute_not_exists(pk) OR externalUpdatedAt <= :new` replaces the whole item; a
+    ///   failed condition (the stored version is newer) → `refused`, not an error.
+    ///
+    /// Puts run 16 at a time. Items over [`MAX_ITEM_BYTES`] (estimated DynamoDB size) and items
+    /// with an unusable external or contact id are reported in [`UpsertReport::failed`] with the
+    /// workspace, model and external id; the others are still written. `now` (UTC) becomes
+    /// `syncedAt`.
+    ///
+    /// Errors: invalid workspace; request failures (throttling after the SDK's retries, network):
+    /// the first one is returned after all puts have finished; writes that succeeded stay, and a
+    /// retry of the same call is harmless (idempotent).
+    #[instrument(skip_all, fields(workspace = %workspace, items = items.len()))]
+    pub async fn upsert_opportunities(
+        &self,
+        workspace: &str,
+        items: &[(Opportunity, String)],
+        now: DateTime<Utc>,
+    ) -> Result<UpsertReport, StoreError> {
+        keys::validate_workspace(workspace)?;
+        let pk = keys::pk(workspace);
+        let mut report = UpsertReport::default();
+
+        // Prepare items; keep the newest occurrence of each key.
+        let mut prepared: Vec<Prepared> = Vec::with_capacity(items.len());
+        let mut index_of: HashMap<String, usize> = HashMap::new();
+        for (opp, contact_id) in items {
+            let p = match self.prepare(workspace, &pk, opp, contact_id, now) {
+                Ok(p) => p,
+                Err(error) => {
+                    error!(model = %opp.model, external_id = %opp.external_id, error = %error, "opportunity not stored");
+                    report.failed.push(UpsertFailure {
+                        model: opp.model,
+                        external_id: opp.external_id.clone(),
+                        error,
+                    });
+                    continue;
+                }
+            };
+            report.superseded += match index_of.get(&p.sk) {
+                Some(&i) if prepared[i].updated <= p.updated => {
+                    prepared[i] = p;
+                    1
+                }
+                Some(_) => 1,
+                None => {
+                    index_of.insert(p.sk.clone(), prepared.len());
+                    prepared.push(p);
+                    0
+                }
+            };
+        }
+
+        // Skip identical rebuilds and versions already known to be older.
+        let sks: Vec<&str> = prepared.iter().map(|p| p.sk.as_str()).collect();
+        let stored = self.stored_versions(workspace, &pk, &sks).await?;
+        let mut to_write = Vec::new();
+        for p in prepared {
+            match stored.get(&p.sk) {
+                Some((hash, _)) if *hash == p.hash => report.unchanged += 1,
+                Some((_, updated)) if *updated > p.updated => report.refused += 1,
+                _ => to_write.push(p),
+            }
+        }
+
+        let results: Vec<Result<bool, StoreError>> = futures::stream::iter(to_write)
+            .map(|p| self.put_opportunity(workspace, &pk, p))
+            .buffer_unordered(PUT_CONCURRENCY)
+            .collect()
+            .await;
+        let mut first_error = None;
+        let mut errors = 0usize;
+        for r in results {
+            match r {
+                Ok(true) => report.written += 1,
+                Ok(false) => report.refused += 1,
+                Err(e) => {
+                    errors += 1;
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        if let Some(e) = first_error {
+            warn!(errors, written = report.written, "opportunity puts failed");
+            return Err(e);
+        }
+        Ok(report)
+    }
+
+    fn prepare(
+        &self,
+        workspace: &str,
+        pk: &str,
+        opp: &Opportunity,
+        contact_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Prepared, StoreError> {
+        keys::validate_id(workspace, "external id", &opp.external_id)?;
+        keys::validate_id(workspace, "contact id", contact_id)?;
+        let sk = keys::sk_opp(opp.model, &opp.external_id);
+        let hash = content_hash(opp, contact_id);
+        let updated = sortable_time(opp.standard.external_updated_at);
+        let codec = |e: BoxedErr| StoreError::Codec {
+            workspace: workspace.to_owned(),
+            key: keys::display(pk, &sk),
+            direction: "encode",
+            what: "opportunity",
+            source: e,
+        };
+        let details = serde_json::to_string(&opp.details).map_err(|e| codec(Box::new(e)))?;
+        let write = OppWrite {
+            entity: "opportunity",
+            workspace_id: workspace,
+            contact_id,
+            synced_at: now,
+            content_hash: &hash,
+            external_updated_at: &updated,
+            model: opp.model,
+            external_id: &opp.external_id,
+            external_contact_id: &opp.external_contact_id,
+            standard: &opp.standard,
+            details,
+        };
+        let mut item: Item = serde_dynamo::to_item(&write).map_err(|e| codec(Box::new(e)))?;
+        item.extend(keys::key(pk, &sk));
+        if let Some(customer) = opp
+            .external_contact_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+        {
+            item.insert(GSI1_PK.into(), s(keys::gsi1pk(workspace, customer)));
+            item.insert(GSI1_SK.into(), s(sk.clone()));
+        }
+        let bytes = item_size(&item);
+        if bytes > MAX_ITEM_BYTES {
+            return Err(StoreError::ItemTooLarge {
+                workspace: workspace.to_owned(),
+                model: opp.model,
+                external_id: opp.external_id.clone(),
+                bytes,
+                limit: MAX_ITEM_BYTES,
+            });
+        }
+        Ok(Prepared {
+            sk,
+            hash,
+            updated,
+            item,
+        })
+    }
+
+    /// `sk → (content hash, externalUpdatedAt)` of the stored items among `sks`.
+    async fn stored_versions(
+        &self,
+        workspace: &str,
+        pk: &str,
+        sks: &[&str],
+    ) -> Result<HashMap<String, (String, String)>, StoreError> {
+        let mut found = HashMap::new();
+        for chunk in sks.chunks(BATCH_GET_MAX) {
+            let mut pending: Vec<Item> = chunk.iter().map(|sk| keys::key(pk, sk)).collect();
+            let mut round = 0;
+            while !pending.is_empty() {
+                if round == BATCH_GET_ROUNDS {
+                    return Err(StoreError::Unprocessed {
+                        workspace: workspace.to_owned(),
+                        count: pending.len(),
+                    });
+                }
+                if round > 0 {
+                    let ms = (25u64 << round.min(6)).min(1_000);
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                }
+                round += 1;
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut pending)))
+                    .consistent_read(true)
+                    .projection_expression("#sk, #h, #u")
+                    .expression_attribute_names("#sk", SK)
+                    .expression_attribute_names("#h", HASH_ATTR)
+                    .expression_attribute_names("#u", UPDATED_ATTR)
+                    .build()
+                    .map_err(StoreError::build("BatchGetItem"))?;
+                self.count_read();
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(self.table.as_ref(), request)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        StoreError::sdk("BatchGetItem", Some(workspace), format!("{pk}/OPP#…"), e)
+                    })?;
+                for item in out
+                    .responses
+                    .and_then(|mut r| r.remove(self.table.as_ref()))
+                    .unwrap_or_default()
+                {
+                    let (Some(sk), Some(h), Some(u)) = (
+                        keys::get_s(&item, SK),
+                        keys::get_s(&item, HASH_ATTR),
+                        keys::get_s(&item, UPDATED_ATTR),
+                    ) else {
+                        continue;
+                    };
+                    found.insert(sk.to_owned(), (h.to_owned(), u.to_owned()));
+                }
+                pending = out
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(self.table.as_ref()))
+                    .map(|k| k.keys)
+                    .unwrap_or_default();
+            }
+        }
+        Ok(found)
+    }
+
+    /// Conditional put; `Ok(false)` when the stored version is newer.
+    async fn put_opportunity(
+        &self,
+        workspace: &str,
+        pk: &str,
+        p: Prepared,
+    ) -> Result<bool, StoreError> {
+        self.count_write_request();
+        let result = self
+            .client
+            .put_item()
+            .table_name(self.table.as_ref())
+            .set_item(Some(p.item))
+            .condition_expression("attribute_not_exists(#pk) OR #u <= :u")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#u", UPDATED_ATTR)
+            .expression_attribute_values(":u", s(p.updated))
+            .send()
+            .await;
+        match result {
+            Ok(_) => {
+                self.count_items_written(1);
+                Ok(true)
+            }
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(StoreError::sdk(
+                "PutItem",
+                Some(workspace),
+                keys::display(pk, &p.sk),
+                e,
+            )),
+        }
+    }
+
+    /// One opportunity, by identity `(workspace, model, external_id)` (strongly consistent).
+    #[instrument(skip_all, fields(workspace = %workspace, model = %model))]
+    pub async fn get_opportunity(
+        &self,
+        workspace: &str,
+        model: Model,
+        external_id: &str,
+    ) -> Result<Option<StoredOpportunity>, StoreError> {
+        keys::validate_workspace(workspace)?;
+        keys::validate_id(workspace, "external id", external_id)?;
+        let (pk, sk) = (keys::pk(workspace), keys::sk_opp(model, external_id));
+        self.get_item(workspace, &pk, &sk)
+            .await?
+            .map(|item| decode_opportunity(workspace, &pk, &sk, item))
+            .transpose()
+    }
+
+    /// The opportunities of `workspace`, of one model or all, ordered by model then external id
+    /// (as text). A strongly consistent Query on the workspace partition
+    /// (`begins_with(sk, "OPP#[<model>#]")`), paginated internally.
+    #[instrument(skip_all, fields(workspace = %workspace))]
+    pub async fn list_opportunities(
+        &self,
+        workspace: &str,
+        model: Option<Model>,
+    ) -> Result<Vec<StoredOpportunity>, StoreError> {
+        keys::validate_workspace(workspace)?;
+        let pk = keys::pk(workspace);
+        let prefix = model.map_or_else(|| keys::SK_OPP.to_owned(), keys::sk_opp_prefix);
+        let items = self
+            .query_all(Some(workspace), None, PK, &pk, Some(&prefix), SK)
+            .await?;
+        items
+            .into_iter()
+            .map(|item| {
+                let sk = keys::get_s(&item, SK).unwrap_or_default().to_owned();
+                decode_opportunity(workspace, &pk, &sk, item)
+            })
+            .collect()
+    }
+
+    /// The `(model, external id)` of every opportunity of `workspace` whose External Contact ID
+    /// is `customer_id` (SPEC.md §3: a customer change affects that customer's opportunities).
+    /// A Query on index `gsi1` (`gsi1pk = WS#<workspace>#CUST#<customer id>`), paginated; like
+    /// every GSI read it is eventually consistent.
+    #[instrument(skip_all, fields(workspace = %workspace))]
+    pub async fn opportunities_for_customer(
+        &self,
+        workspace: &str,
+        customer_id: &str,
+    ) -> Result<Vec<(Model, String)>, StoreError> {
+        keys::validate_workspace(workspace)?;
+        keys::validate_id(workspace, "customer id", customer_id)?;
+        let hash = keys::gsi1pk(workspace, customer_id.trim());
+        let items = self
+            .query_all(Some(workspace), Some(GSI1), GSI1_PK, &hash, None, GSI1_SK)
+            .await?;
+        items
+            .iter()
+            .map(|item| {
+                let sk = keys::get_s(item, SK).unwrap_or_default();
+                keys::parse_sk_opp(sk).ok_or_else(|| StoreError::Corrupt {
+                    workspace: workspace.to_owned(),
+                    key: keys::display(&keys::pk(workspace), sk),
+                    reason: "gsi1 entry without an opportunity sort key".into(),
+                })
+            })
+            .collect()
+    }
+}
+
+type BoxedErr = crate::error::BoxError;
+
+fn decode_opportunity(
+    workspace: &str,
+    pk: &str,
+    sk: &str,
+    item: Item,
+) -> Result<StoredOpportunity, StoreError> {
+    let read: OppRead = decode(workspace, pk, sk, "opportunity", item)?;
+    let details = serde_json::from_str(&read.details).map_err(|e| StoreError::Codec {
+        workspace: workspace.to_owned(),
+        key: keys::display(pk, sk),
+        direction: "decode",
+        what: "opportunity details",
+        source: Box::new(e),
+    })?;
+    Ok(StoredOpportunity {
+        workspace_id: read.workspace_id,
+        contact_id: read.contact_id,
+        synced_at: read.synced_at,
+        content_hash: read.content_hash,
+        opportunity: Opportunity {
+            model: read.model,
+            external_id: read.external_id,
+            external_contact_id: read.external_contact_id,
+            standard: read.standard,
+            details,
+        },
+    })
+}
+
+/// Estimated DynamoDB item size in bytes (attribute names plus values, following the documented
+/// rules; numbers are counted generously).
+pub fn item_size(item: &HashMap<String, AttributeValue>) -> usize {
+    item.iter().map(|(k, v)| k.len() + value_size(v)).sum()
+}
+
+fn value_size(v: &AttributeValue) -> usize {
+    match v {
+        AttributeValue::S(s) => s.len(),
+        AttributeValue::N(n) => n.len().div_ceil(2) + 1,
+        AttributeValue::B(b) => b.as_ref().len(),
+        AttributeValue::Bool(_) | AttributeValue::Null(_) => 1,
+        AttributeValue::L(l) => 3 + l.iter().map(|v| 1 + value_size(v)).sum::<usize>(),
+        AttributeValue::M(m) => {
+            3 + m
+                .iter()
+                .map(|(k, v)| 1 + k.len() + value_size(v))
+                .sum::<usize>()
+        }
+        AttributeValue::Ss(v) => v.iter().map(String::len).sum(),
+        AttributeValue::Ns(v) => v.iter().map(|n| n.len().div_ceil(2) + 1).sum(),
+        AttributeValue::Bs(v) => v.iter().map(|b| b.as_ref().len()).sum(),
+        _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn sortable_time_is_fixed_width() {
+        let a = Utc.with_ymd_and_hms(2024, 5, 1, 12, 0, 0).unwrap();
+        let b = a + chrono::Duration::milliseconds(5);
+        assert_eq!(sortable_time(a), "2024-05-01T12:00:00.000000000Z");
+        assert_eq!(sortable_time(b), "2024-05-01T12:00:00.005000000Z");
+        assert!(sortable_time(a) < sortable_time(b));
+    }
+}

@@ -1,0 +1,668 @@
+//! The store conformance suite: each function takes a ready [`Store`] (table created) and checks
+//! one behaviour. `tests/conformance.rs` runs every function against dynoxide in-process and,
+//! when `AWS_ENDPOINT_URL` is set, against that server (moto in CI).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use opportunity::{
+    ContactCandidate, Details, Environment, Integration, IntegrationStatus, Model, Opportunity,
+    StandardFields,
+};
+use serde_json::json;
+use store::{FeedProgress, MatchedBy, Store, StoreError};
+
+pub fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2024, 5, 1, 12, 0, 0).unwrap()
+}
+
+pub fn integration(workspace: &str) -> Integration {
+    Integration {
+        workspace_id: workspace.to_owned(),
+        environment: Environment::Integration,
+        tenant_id: 1_234_567,
+        client_id: format!("cid.{workspace}"),
+        secret_id: format!("stsync/{workspace}/client-secret"),
+        models: vec![Model::Job],
+        placeholder_emails: vec!["noemail@*".into()],
+        phone_region: "US".into(),
+        poll_interval_minutes: 15,
+        status: IntegrationStatus::Active,
+        activated_at: t0() + Duration::nanoseconds(123_456_789),
+    }
+}
+
+pub fn opp(model: Model, id: &str, updated: DateTime<Utc>, customer: Option<&str>) -> Opportunity {
+    let details: Details = BTreeMap::from([
+        ("id".to_owned(), json!(id.parse::<i64>().unwrap_or(0))),
+        ("jobNumber".to_owned(), json!(format!("J-{id}"))),
+        ("jobStatus".to_owned(), json!("Completed")),
+        ("invoices:0:balance".to_owned(), json!(0.0)),
+        ("invoices:0:total".to_owned(), json!(125.37)),
+        ("customer:name".to_owned(), json!("Zoë O'Brien, LLC")),
+        ("tagTypes".to_owned(), json!(["VIP", "Ünicode"])),
+        ("active".to_owned(), json!(true)),
+        ("zone:name".to_owned(), serde_json::Value::Null),
+        ("customFields:Empty".to_owned(), json!("")),
+        ("modifiedOn".to_owned(), json!("2024-05-01T12:00:00.5Z")),
+    ]);
+    Opportunity {
+        model,
+        external_id: id.to_owned(),
+        external_contact_id: customer.map(str::to_owned),
+        standard: StandardFields {
+            email: Some("zoe@obrien.example".into()),
+            phone: Some("+12175550142".into()),
+            phone_extension: Some("12".into()),
+            first_name: Some("Zoë".into()),
+            last_name: None,
+            external_created_at: t0() - Duration::days(3),
+            external_updated_at: updated,
+        },
+        details,
+    }
+}
+
+fn candidate(customer: Option<i64>, email: Option<&str>, phone: Option<&str>) -> ContactCandidate {
+    ContactCandidate {
+        customer_id: customer,
+        email: email.map(str::to_owned),
+        phone: phone.map(str::to_owned),
+        first_name: Some("Ada".into()),
+        last_name: Some("Lovelace".into()),
+    }
+}
+
+pub async fn table_creation_is_idempotent(store: &Store) {
+    store.ensure_table().await.expect("second ensure_table");
+    store.ensure_table().await.expect("third ensure_table");
+    store
+        .put_progress(
+            "ws-a",
+            &FeedProgress {
+                feed: "jobs".into(),
+                token: None,
+                updated_at: t0(),
+                records_read: 0,
+            },
+        )
+        .await
+        .expect("usable after ensure_table");
+}
+
+pub async fn integrations_put_get_list(store: &Store) {
+    assert_eq!(store.get_integration("ws-a").await.unwrap(), None);
+    let a = integration("ws-a");
+    let mut b = integration("ws-b");
+    b.models = vec![Model::Job, Model::Membership];
+    store.put_integration(&b).await.unwrap();
+    store.put_integration(&a).await.unwrap();
+    assert_eq!(
+        store.get_integration("ws-a").await.unwrap(),
+        Some(a.clone())
+    );
+    assert_eq!(
+        store.get_integration("ws-b").await.unwrap(),
+        Some(b.clone())
+    );
+
+    b.status = IntegrationStatus::Disconnected;
+    store.put_integration(&b).await.unwrap();
+    let listed = store.list_integrations().await.unwrap();
+    assert_eq!(
+        listed,
+        vec![a, b],
+        "both workspaces, ordered, replaced in place"
+    );
+}
+
+pub async fn workspace_isolation(store: &Store) {
+    let o = opp(Model::Job, "1", t0(), Some("7"));
+    let r = store
+        .resolve_contact("ws-a", &ContactCandidate::from_opportunity(&o), t0())
+        .await
+        .unwrap();
+    store
+        .upsert_opportunities("ws-a", &[(o.clone(), r.contact_id.clone())], t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.list_opportunities("ws-a", None).await.unwrap().len(),
+        1
+    );
+    assert_eq!(store.list_contacts("ws-a").await.unwrap().len(), 1);
+
+    assert!(store
+        .list_opportunities("ws-b", None)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store.list_contacts("ws-b").await.unwrap().is_empty());
+    assert_eq!(
+        store
+            .get_opportunity("ws-b", Model::Job, "1")
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(store
+        .opportunities_for_customer("ws-b", "7")
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store.get_contact("ws-b", &r.contact_id).await.unwrap(),
+        None
+    );
+    // The same customer in another workspace is another contact.
+    let rb = store
+        .resolve_contact("ws-b", &ContactCandidate::from_opportunity(&o), t0())
+        .await
+        .unwrap();
+    assert!(rb.created);
+    assert_ne!(rb.contact_id, r.contact_id);
+
+    for bad in ["", "ws#a", "ws a", &"x".repeat(200)] {
+        let err = store.list_contacts(bad).await.unwrap_err();
+        assert!(
+            matches!(err, StoreError::InvalidWorkspace { .. }),
+            "{bad:?}: {err}"
+        );
+        assert!(!err.is_retryable());
+    }
+}
+
+pub async fn progress_put_get(store: &Store) {
+    assert_eq!(store.get_progress("ws-a", "jobs").await.unwrap(), None);
+    let mut p = FeedProgress {
+        feed: "jobs".into(),
+        token: Some("eyJjb250aW51ZUZyb20iOiIxMjMifQ==".into()),
+        updated_at: t0(),
+        records_read: 250,
+    };
+    store.put_progress("ws-a", &p).await.unwrap();
+    let backfill = FeedProgress {
+        feed: "backfill:jobs".into(),
+        token: None,
+        updated_at: t0(),
+        records_read: 0,
+    };
+    store.put_progress("ws-a", &backfill).await.unwrap();
+    assert_eq!(
+        store.get_progress("ws-a", "jobs").await.unwrap(),
+        Some(p.clone())
+    );
+    assert_eq!(
+        store.get_progress("ws-a", "backfill:jobs").await.unwrap(),
+        Some(backfill)
+    );
+    assert_eq!(store.get_progress("ws-b", "jobs").await.unwrap(), None);
+
+    p.token = Some("next".into());
+    p.records_read = 300;
+    p.updated_at = t0() + Duration::minutes(15);
+    store.put_progress("ws-a", &p).await.unwrap();
+    assert_eq!(store.get_progress("ws-a", "jobs").await.unwrap(), Some(p));
+    assert!(store.get_progress("ws-a", "").await.is_err());
+}
+
+pub async fn contact_resolution_order(store: &Store) {
+    let ws = "ws-a";
+    let e1 = "ada@lovelace.example";
+    let p1 = "+12175550142";
+    let first = store
+        .resolve_contact(ws, &candidate(Some(1), Some(e1), Some(p1)), t0())
+        .await
+        .unwrap();
+    assert!(first.created);
+    assert_eq!(first.matched_by, MatchedBy::New);
+    let id = first.contact_id.clone();
+
+    // Customer id link wins, even when e-mail and phone differ; nothing is rewritten.
+    let before = store.stats().item_writes;
+    let by_customer = store
+        .resolve_contact(
+            ws,
+            &candidate(Some(1), Some("other@x.example"), Some("+13125550000")),
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (by_customer.contact_id.as_str(), by_customer.matched_by),
+        (id.as_str(), MatchedBy::CustomerId)
+    );
+    assert!(!by_customer.created);
+    assert_eq!(
+        store.stats().item_writes,
+        before,
+        "a found link writes nothing"
+    );
+    let contact = store.get_contact(ws, &id).await.unwrap().unwrap();
+    assert_eq!(
+        contact.email.as_deref(),
+        Some(e1),
+        "no overwrite on customer-id match"
+    );
+    assert_eq!(contact.phone.as_deref(), Some(p1));
+
+    // E-mail match links customer 2.
+    let by_email = store
+        .resolve_contact(
+            ws,
+            &candidate(Some(2), Some(e1), None),
+            t0() + Duration::hours(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (by_email.contact_id.as_str(), by_email.matched_by),
+        (id.as_str(), MatchedBy::Email)
+    );
+    let linked = store
+        .resolve_contact(ws, &candidate(Some(2), None, None), t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        (linked.contact_id.as_str(), linked.matched_by),
+        (id.as_str(), MatchedBy::CustomerId)
+    );
+
+    // Phone match (no e-mail) links customer 3.
+    let by_phone = store
+        .resolve_contact(ws, &candidate(Some(3), None, Some(p1)), t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        (by_phone.contact_id.as_str(), by_phone.matched_by),
+        (id.as_str(), MatchedBy::Phone)
+    );
+    // E-mail is tried before phone: an unknown e-mail with a known phone still matches by phone.
+    let unknown_email = store
+        .resolve_contact(ws, &candidate(None, Some("new@x.example"), Some(p1)), t0())
+        .await
+        .unwrap();
+    assert_eq!(unknown_email.matched_by, MatchedBy::Phone);
+    // A match without a customer id writes nothing.
+    let before = store.stats().item_writes;
+    let again = store
+        .resolve_contact(ws, &candidate(None, Some(e1), None), t0())
+        .await
+        .unwrap();
+    assert_eq!(again.matched_by, MatchedBy::Email);
+    assert_eq!(store.stats().item_writes, before);
+
+    let contact = store.get_contact(ws, &id).await.unwrap().unwrap();
+    assert_eq!(contact.customer_ids, vec![1, 2, 3]);
+    assert_eq!(contact.first_name.as_deref(), Some("Ada"));
+    assert_eq!(contact.created_at, t0());
+    assert_eq!(
+        contact.updated_at,
+        t0(),
+        "last link at t0 (the phone match)"
+    );
+
+    // Nothing in common: a new contact.
+    let other = store
+        .resolve_contact(
+            ws,
+            &candidate(Some(4), Some("bob@x.example"), Some("+13125550001")),
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert!(other.created);
+    assert_ne!(other.contact_id, id);
+    assert_eq!(store.list_contacts(ws).await.unwrap().len(), 2);
+}
+
+pub async fn candidates_without_email_and_different_phones_make_two_contacts(store: &Store) {
+    // Placeholder e-mails never reach the store: the mapping leaves `email` None.
+    let a = store
+        .resolve_contact("ws-a", &candidate(None, None, Some("+12175550100")), t0())
+        .await
+        .unwrap();
+    let b = store
+        .resolve_contact("ws-a", &candidate(None, None, Some("+12175550101")), t0())
+        .await
+        .unwrap();
+    assert!(a.created && b.created);
+    assert_ne!(a.contact_id, b.contact_id);
+    let mut contacts = store.list_contacts("ws-a").await.unwrap();
+    contacts.sort_by(|x, y| x.phone.cmp(&y.phone));
+    assert_eq!(contacts.len(), 2);
+    assert_eq!(contacts[0].email, None);
+    assert_eq!(contacts[0].phone.as_deref(), Some("+12175550100"));
+    assert!(contacts[0].customer_ids.is_empty());
+}
+
+pub async fn concurrent_resolution_of_one_email_makes_one_contact(store: &Store) {
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let c = candidate(Some(100 + i), Some("race@x.example"), None);
+                store.resolve_contact("ws-a", &c, t0()).await
+            })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for t in tasks {
+        results.push(t.await.expect("task").expect("resolution"));
+    }
+    assert_eq!(results.iter().filter(|r| r.created).count(), 1);
+    assert!(results
+        .iter()
+        .all(|r| r.contact_id == results[0].contact_id));
+    let contacts = store.list_contacts("ws-a").await.unwrap();
+    assert_eq!(contacts.len(), 1);
+    let mut ids = contacts[0].customer_ids.clone();
+    ids.sort_unstable();
+    assert_eq!(
+        ids,
+        (100..108).collect::<Vec<_>>(),
+        "every customer linked once"
+    );
+
+    // The same customer from 8 tasks: one contact, one link.
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let c = candidate(Some(500), None, Some("+12175550199"));
+                store.resolve_contact("ws-a", &c, t0()).await
+            })
+        })
+        .collect();
+    let mut created = 0;
+    for t in tasks {
+        created += usize::from(t.await.expect("task").expect("resolution").created);
+    }
+    assert_eq!(created, 1);
+    assert_eq!(store.list_contacts("ws-a").await.unwrap().len(), 2);
+}
+
+pub async fn upsert_create_unchanged_changed_refused(store: &Store) {
+    let ws = "ws-a";
+    let o1 = opp(Model::Job, "1001", t0(), Some("7"));
+    let o2 = opp(Model::Membership, "2002", t0(), None);
+    let report = store
+        .upsert_opportunities(
+            ws,
+            &[(o1.clone(), "c-1".into()), (o2.clone(), "c-2".into())],
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.written, report.unchanged, report.refused),
+        (2, 0, 0)
+    );
+    assert!(report.failed.is_empty());
+
+    // Identical rebuild: nothing written.
+    let writes = store.stats().item_writes;
+    let report = store
+        .upsert_opportunities(
+            ws,
+            &[(o1.clone(), "c-1".into()), (o2.clone(), "c-2".into())],
+            t0() + Duration::hours(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.written, report.unchanged, report.refused),
+        (0, 2, 0)
+    );
+    assert_eq!(
+        store.stats().item_writes,
+        writes,
+        "identical rebuild writes nothing"
+    );
+
+    // Round trip.
+    let stored = store
+        .get_opportunity(ws, Model::Job, "1001")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.opportunity, o1);
+    assert_eq!(stored.contact_id, "c-1");
+    assert_eq!(stored.workspace_id, ws);
+    assert_eq!(stored.synced_at, t0());
+    assert_eq!(stored.content_hash, store::content_hash(&o1, "c-1"));
+    let all = store.list_opportunities(ws, None).await.unwrap();
+    assert_eq!(
+        all.iter()
+            .map(|s| s.opportunity.clone())
+            .collect::<Vec<_>>(),
+        vec![o1.clone(), o2.clone()],
+        "ordered by model then external id"
+    );
+    let jobs = store
+        .list_opportunities(ws, Some(Model::Job))
+        .await
+        .unwrap();
+    assert_eq!(jobs, vec![stored]);
+    assert!(store
+        .list_opportunities(ws, Some(Model::InboundCall))
+        .await
+        .unwrap()
+        .is_empty());
+
+    // Changed content, newer: written. Changed contact only: written.
+    let mut newer = opp(Model::Job, "1001", t0() + Duration::minutes(5), Some("7"));
+    newer.details.insert("jobStatus".into(), json!("Canceled"));
+    let report = store
+        .upsert_opportunities(
+            ws,
+            &[(newer.clone(), "c-1".into()), (o2.clone(), "c-9".into())],
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.written, report.unchanged, report.refused),
+        (2, 0, 0)
+    );
+
+    // Older External Updated At: refused, stored stays newer.
+    let mut older = opp(Model::Job, "1001", t0() + Duration::minutes(4), Some("7"));
+    older.details.insert("jobStatus".into(), json!("Scheduled"));
+    let writes = store.stats().item_writes;
+    let report = store
+        .upsert_opportunities(ws, &[(older, "c-1".into())], t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.written, report.unchanged, report.refused),
+        (0, 0, 1)
+    );
+    assert_eq!(store.stats().item_writes, writes);
+    let stored = store
+        .get_opportunity(ws, Model::Job, "1001")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.opportunity, newer);
+
+    // A sub-second difference is compared correctly (fixed-width times).
+    let mut finer = newer.clone();
+    finer.standard.external_updated_at =
+        newer.standard.external_updated_at + Duration::milliseconds(1);
+    finer.details.insert("jobStatus".into(), json!("Hold"));
+    let report = store
+        .upsert_opportunities(ws, &[(finer.clone(), "c-1".into())], t0())
+        .await
+        .unwrap();
+    assert_eq!(report.written, 1);
+    let mut coarser = newer.clone();
+    coarser
+        .details
+        .insert("jobStatus".into(), json!("Dispatched"));
+    let report = store
+        .upsert_opportunities(ws, &[(coarser, "c-1".into())], t0())
+        .await
+        .unwrap();
+    assert_eq!(report.refused, 1);
+
+    // The same key twice in one call: the newest occurrence counts.
+    let mut a = opp(Model::Job, "3003", t0() + Duration::minutes(2), None);
+    a.details.insert("jobStatus".into(), json!("Second"));
+    let b = opp(Model::Job, "3003", t0() + Duration::minutes(1), None);
+    let report = store
+        .upsert_opportunities(ws, &[(a.clone(), "c-3".into()), (b, "c-3".into())], t0())
+        .await
+        .unwrap();
+    assert_eq!((report.written, report.superseded), (1, 1));
+    let stored = store
+        .get_opportunity(ws, Model::Job, "3003")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.opportunity, a);
+}
+
+pub async fn concurrent_upserts_keep_the_newest(store: &Store) {
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut o = opp(Model::Job, "42", t0() + Duration::seconds(i), None);
+                o.details.insert("version".into(), json!(i));
+                store
+                    .upsert_opportunities("ws-a", &[(o, "c".into())], t0())
+                    .await
+            })
+        })
+        .collect();
+    let mut written = 0;
+    let mut refused = 0;
+    for t in tasks {
+        let r = t.await.expect("task").expect("upsert");
+        written += r.written;
+        refused += r.refused;
+    }
+    assert_eq!(written + refused, 8);
+    let stored = store
+        .get_opportunity("ws-a", Model::Job, "42")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.opportunity.details["version"], json!(7));
+}
+
+pub async fn oversized_opportunity_is_reported_not_dropped(store: &Store) {
+    let mut big = opp(Model::Job, "9", t0(), None);
+    big.details
+        .insert("summary".into(), json!("x".repeat(380_000)));
+    let small = opp(Model::Job, "10", t0(), None);
+    let report = store
+        .upsert_opportunities("ws-a", &[(big, "c".into()), (small, "c".into())], t0())
+        .await
+        .unwrap();
+    assert_eq!(report.written, 1);
+    assert_eq!(report.failed.len(), 1);
+    let failure = &report.failed[0];
+    assert_eq!(
+        (failure.model, failure.external_id.as_str()),
+        (Model::Job, "9")
+    );
+    let message = failure.error.to_string();
+    assert!(
+        matches!(failure.error, StoreError::ItemTooLarge { .. }),
+        "{message}"
+    );
+    assert!(
+        message.contains("ws-a") && message.contains("job/9"),
+        "{message}"
+    );
+    assert!(!failure.error.is_retryable());
+    assert_eq!(
+        store
+            .get_opportunity("ws-a", Model::Job, "9")
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(store
+        .get_opportunity("ws-a", Model::Job, "10")
+        .await
+        .unwrap()
+        .is_some());
+}
+
+pub async fn customer_index_finds_opportunities(store: &Store) {
+    let items = vec![
+        (opp(Model::Job, "1", t0(), Some("77")), "c".to_owned()),
+        (
+            opp(Model::Membership, "2", t0(), Some("77")),
+            "c".to_owned(),
+        ),
+        (opp(Model::Job, "3", t0(), Some("78")), "c".to_owned()),
+        (opp(Model::Job, "4", t0(), None), "c".to_owned()),
+    ];
+    store
+        .upsert_opportunities("ws-a", &items, t0())
+        .await
+        .unwrap();
+    store
+        .upsert_opportunities("ws-b", &items, t0())
+        .await
+        .unwrap();
+    let mut found = store
+        .opportunities_for_customer("ws-a", "77")
+        .await
+        .unwrap();
+    found.sort();
+    assert_eq!(
+        found,
+        vec![
+            (Model::Job, "1".to_owned()),
+            (Model::Membership, "2".to_owned())
+        ]
+    );
+    assert_eq!(
+        store
+            .opportunities_for_customer("ws-a", "78")
+            .await
+            .unwrap(),
+        vec![(Model::Job, "3".to_owned())]
+    );
+    assert!(store
+        .opportunities_for_customer("ws-a", "79")
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+pub async fn listing_paginates(store: &Store) {
+    // ~1.1 MB of opportunities: more than one 1 MB Query page.
+    let items: Vec<_> = (0..120)
+        .map(|i| {
+            let mut o = opp(Model::Job, &format!("{}", 10_000 + i), t0(), None);
+            o.details.insert("summary".into(), json!("y".repeat(9_000)));
+            (o, "c".to_owned())
+        })
+        .collect();
+    let report = store
+        .upsert_opportunities("ws-a", &items, t0())
+        .await
+        .unwrap();
+    assert_eq!(report.written, 120);
+    let reads = store.stats().read_requests;
+    assert_eq!(
+        store.list_opportunities("ws-a", None).await.unwrap().len(),
+        120
+    );
+    assert!(
+        store.stats().read_requests - reads >= 2,
+        "more than one page"
+    );
+    // A rebuild of all 120 reads their hashes in two BatchGetItem calls and writes nothing.
+    let report = store
+        .upsert_opportunities("ws-a", &items, t0())
+        .await
+        .unwrap();
+    assert_eq!(report.unchanged, 120);
+}

@@ -1,0 +1,84 @@
+//! The sync engine: ServiceTitan export feeds → related records in batches → mapping → contact
+//! resolution → idempotent upserts → watermark (SPEC.md §3, §5). Both the Lambdas and the CLI
+//! call it, so a local `stsync demo` runs exactly the code a scheduled poll runs.
+//!
+//! What belongs here: the order of operations and the rules that make a sync lose nothing
+//! (a feed's continuation token is committed only after every opportunity it affected is written;
+//! bad records are reported, skipped and counted). What does not: HTTP details (crate
+//! `servicetitan`), item layout (crate `store`), mapping rules (crate `opportunity`), event
+//! parsing (the function crates).
+
+mod error;
+mod jobs;
+pub mod runner;
+
+pub use error::SyncError;
+pub use jobs::{sync_jobs, JOBS_FEED};
+
+use std::time::Instant;
+
+/// How one sync run behaves.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    /// Days before activation that the first run covers (SPEC.md §3: 90).
+    pub backfill_days: i64,
+    /// Ask export feeds for recent changes at once (`includeRecentChanges=true`; rows may repeat,
+    /// which the idempotent upsert absorbs).
+    pub include_recent_changes: bool,
+    /// Stop taking new pages after this instant (the Lambda soft deadline); `None` = no limit.
+    pub deadline: Option<Instant>,
+    /// Page size for `ids=` lookups and reference lists.
+    pub list_page_size: u32,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            backfill_days: 90,
+            include_recent_changes: true,
+            deadline: None,
+            list_page_size: 500,
+        }
+    }
+}
+
+/// What one sync run of one feed did. Serialized camelCase (the CLI's `--json` and Lambda results).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncReport {
+    /// Workspace synced.
+    pub workspace_id: String,
+    /// Export pages read.
+    pub pages: u64,
+    /// Feed rows read (before de-duplication).
+    pub records_read: u64,
+    /// Opportunities created or replaced.
+    pub opportunities_written: u64,
+    /// Opportunities rebuilt identical to the stored one (no write).
+    pub opportunities_unchanged: u64,
+    /// Opportunities refused because the stored one is newer (External Updated At).
+    pub opportunities_refused: u64,
+    /// Contacts created by this run.
+    pub contacts_created: u64,
+    /// Records skipped as bad (each also logged with resource, id and field).
+    pub bad_records: u64,
+    /// Messages of the first bad records (at most 20), e.g. `job 41: field createdOn: ...`.
+    pub bad_record_samples: Vec<String>,
+    /// ServiceTitan API calls made (every try counts; token requests excluded).
+    pub api_calls: u64,
+    /// 429 answers received.
+    pub throttled: u64,
+    /// Store item writes made (opportunities, contacts, links, progress).
+    pub store_writes: u64,
+    /// True when the feed was read to its end (`hasMore=false`); false when the deadline stopped it.
+    pub caught_up: bool,
+}
+
+impl SyncReport {
+    pub(crate) fn note_bad(&mut self, message: String) {
+        self.bad_records += 1;
+        if self.bad_record_samples.len() < 20 {
+            self.bad_record_samples.push(message);
+        }
+    }
+}

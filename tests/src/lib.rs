@@ -1,0 +1,127 @@
+//! Harness for the end-to-end tests in `tests/tests/`: a sandbox over real HTTP, a store on
+//! dynoxide (in-process) or on the moto server named by `AWS_ENDPOINT_URL`, and an integration
+//! registered the way production has it (settings in the table, secret behind a `SecretSource`).
+
+use chrono::{DateTime, Utc};
+use opportunity::{Environment, Integration, IntegrationStatus, Model};
+use secrecy::SecretString;
+use secrets::StaticSecrets;
+use st_sandbox::{Dataset, RunningSandbox, Sandbox, SandboxConfig};
+use store::embedded::EmbeddedDynamo;
+use store::Store;
+use sync::runner::Platform;
+
+/// Which DynamoDB engine a test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// dynoxide-rs in this process (always available).
+    Dynoxide,
+    /// The moto server at `AWS_ENDPOINT_URL` (CI).
+    Moto,
+}
+
+/// A store on the chosen engine with a fresh table; `None` when moto is not configured (and
+/// `STSYNC_REQUIRE_MOTO` is not set, in which case a missing moto fails the test).
+pub async fn store_on(engine: Engine) -> Option<(Store, Option<EmbeddedDynamo>)> {
+    let table = format!("e2e-{}", uuid::Uuid::new_v4().simple());
+    let (store, embedded) = match engine {
+        Engine::Dynoxide => {
+            let e = EmbeddedDynamo::start_memory()
+                .await
+                .expect("dynoxide starts");
+            (Store::new(e.client().await, table), Some(e))
+        }
+        Engine::Moto => {
+            if std::env::var("AWS_ENDPOINT_URL").is_err() {
+                assert!(
+                    std::env::var("STSYNC_REQUIRE_MOTO").is_err(),
+                    "STSYNC_REQUIRE_MOTO is set but AWS_ENDPOINT_URL is not"
+                );
+                eprintln!("skipped: moto (AWS_ENDPOINT_URL unset)");
+                return None;
+            }
+            let conf = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+            (
+                Store::new(aws_sdk_dynamodb::Client::new(&conf), table),
+                None,
+            )
+        }
+    };
+    store.ensure_table().await.expect("table created");
+    Some((store, embedded))
+}
+
+/// A running sandbox plus what an integration needs to reach it.
+pub struct World {
+    /// The sandbox.
+    pub sandbox: RunningSandbox,
+    /// Its configuration (credentials, tenant).
+    pub config: SandboxConfig,
+    /// The data it serves at start.
+    pub data: Dataset,
+    /// The client secret behind the integration's secret id.
+    pub secrets: StaticSecrets,
+    /// App key and the sandbox endpoints.
+    pub platform: Platform,
+}
+
+/// Secret id the test integrations use.
+pub const SECRET_ID: &str = "e2e/servicetitan";
+
+impl World {
+    /// Start a sandbox with generated data (`jobs`, `customers`, seed) pinned at `now`, and no
+    /// rate limit unless given.
+    pub async fn start(jobs: usize, customers: usize, seed: u64, now: DateTime<Utc>) -> World {
+        let config = SandboxConfig {
+            seed,
+            jobs,
+            customers,
+            now,
+            rate_limit_per_sec: None,
+            ..SandboxConfig::default()
+        };
+        let data = Dataset::generate(&config);
+        World::with_data(config, data).await
+    }
+
+    /// Start a sandbox over the given data.
+    pub async fn with_data(config: SandboxConfig, data: Dataset) -> World {
+        let sandbox = Sandbox::start(config.clone(), data.clone(), "127.0.0.1:0".parse().unwrap())
+            .await
+            .expect("sandbox starts");
+        let mut secrets = StaticSecrets::default();
+        secrets.insert(
+            SECRET_ID,
+            serde_json::json!({ "clientSecret": config.client_secret }).to_string(),
+        );
+        let platform = Platform {
+            app_key: SecretString::from(config.app_key.clone()),
+            endpoint_override: Some((sandbox.base_url(), sandbox.token_url())),
+            requests_per_second: 1000,
+        };
+        World {
+            sandbox,
+            config,
+            data,
+            secrets,
+            platform,
+        }
+    }
+
+    /// An active job integration for `workspace` on this sandbox's tenant, activated at `at`.
+    pub fn integration(&self, workspace: &str, at: DateTime<Utc>) -> Integration {
+        Integration {
+            workspace_id: workspace.into(),
+            environment: Environment::Integration,
+            tenant_id: self.config.tenant_id,
+            client_id: self.config.client_id.clone(),
+            secret_id: SECRET_ID.into(),
+            models: vec![Model::Job],
+            placeholder_emails: vec![],
+            phone_region: "US".into(),
+            poll_interval_minutes: 15,
+            status: IntegrationStatus::Active,
+            activated_at: at,
+        }
+    }
+}
