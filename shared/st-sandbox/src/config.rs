@@ -73,7 +73,8 @@ pub struct SandboxConfig {
     pub client_secret: String,
     /// Scopes put in the token response's `scope` (space-separated on the wire).
     pub granted_scopes: Vec<String>,
-    /// Requests per second per (app key, tenant); `None` = unlimited (API-NOTES §6: about 60).
+    /// Requests per second per (app key, tenant), burst of the same size; `None` or `Some(0)` =
+    /// unlimited (API-NOTES §6: about 60). Over the limit: 429 with `Retry-After: 1` (seconds).
     pub rate_limit_per_sec: Option<u32>,
     /// Rows per export-feed response (API-NOTES §5.4 gives no number; the sandbox default is 500).
     pub export_page_size: usize,

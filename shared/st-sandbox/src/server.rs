@@ -635,6 +635,8 @@ fn respond<T: Serialize>(r: Result<T, Problem>) -> Response {
 
 /// `GET /jpm/v2/tenant/{tenant}/jobs`: common filters plus `customerId`, `locationId`,
 /// `jobStatus` (comma list), `businessUnitId`, `jobTypeId`, `campaignId`, `number`, `priority`.
+/// Deleted jobs (`active: false` in the dataset) are hidden unless `active=Any|False`, as for
+/// every list here; rows never carry `active` (the list schema has no such field).
 async fn list_jobs(
     State(s): State<Arc<Shared>>,
     Query(raw): Query<Vec<(String, String)>>,
