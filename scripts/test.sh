@@ -58,4 +58,12 @@ step "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo test"
-cargo test --workspace --locked
+OUT=$(mktemp -t cargo-test.XXXXXX.log)
+set +e
+cargo test --workspace --locked 2>&1 | tee "$OUT"
+STATUS=${PIPESTATUS[0]}
+set -e
+# One closing line for the whole run (cargo's own last line is that of the last doc-test crate).
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
+     END { printf "\nworkspace: %d passed, %d failed, %d skipped\n", p, f, s }' "$OUT"
+exit "$STATUS"
