@@ -701,3 +701,90 @@ pub fn decode_rows<T: DeserializeOwned>(
     }
     (good, bad)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn headers(value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, HeaderValue::from_str(value).unwrap());
+        h
+    }
+
+    #[test]
+    fn retry_after_in_seconds() {
+        assert_eq!(retry_after(&headers("7")), Some(Duration::from_secs(7)));
+        assert_eq!(retry_after(&headers(" 0 ")), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn retry_after_as_an_http_date() {
+        let later = SystemTime::now() + Duration::from_secs(120);
+        let wait = retry_after(&headers(&httpdate::fmt_http_date(later))).unwrap();
+        assert!(
+            wait <= Duration::from_secs(120) && wait >= Duration::from_secs(100),
+            "{wait:?}"
+        );
+        let past = httpdate::fmt_http_date(SystemTime::now() - Duration::from_secs(60));
+        assert_eq!(retry_after(&headers(&past)), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn retry_after_absent_or_garbage() {
+        assert_eq!(retry_after(&HeaderMap::new()), None);
+        assert_eq!(retry_after(&headers("soon")), None);
+    }
+
+    #[test]
+    fn bad_rows_name_resource_id_and_field() {
+        let rows = vec![
+            serde_json::json!({"id": 1, "name": "ok", "active": true,
+                "createdOn": "2025-01-01T00:00:00Z", "modifiedOn": "2025-01-01T00:00:00Z"}),
+            serde_json::json!({"id": 2, "name": "bad", "active": true,
+                "createdOn": "yesterday", "modifiedOn": "2025-01-01T00:00:00Z"}),
+            serde_json::json!({"name": "no id"}),
+        ];
+        let (good, bad) = decode_rows::<crate::wire::BusinessUnit>("businessUnit", rows);
+        assert_eq!(good.len(), 1);
+        assert_eq!(bad.len(), 2);
+        assert_eq!(bad[0].id, Some(2));
+        assert_eq!(bad[0].field, "createdOn");
+        assert!(
+            bad[0]
+                .to_string()
+                .starts_with("businessUnit 2: field `createdOn`"),
+            "{}",
+            bad[0]
+        );
+        assert_eq!(bad[1].id, None);
+    }
+
+    #[test]
+    fn config_debug_hides_secrets() {
+        let cfg = ClientConfig::new(
+            PRODUCTION_API,
+            PRODUCTION_AUTH,
+            1,
+            "cid",
+            SecretString::from("s3cret".to_owned()),
+            SecretString::from("ak1.key".to_owned()),
+        )
+        .unwrap();
+        let shown = format!("{cfg:?}");
+        assert!(
+            !shown.contains("s3cret") && !shown.contains("ak1.key"),
+            "{shown}"
+        );
+        assert!(ClientConfig::new(
+            "not a url",
+            PRODUCTION_AUTH,
+            1,
+            "c",
+            SecretString::from(String::new()),
+            SecretString::from(String::new())
+        )
+        .is_err());
+    }
+}
