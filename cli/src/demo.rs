@@ -14,7 +14,7 @@ use secrecy::SecretString;
 use secrets::StaticSecrets;
 use serde::{Deserialize, Serialize};
 use st_sandbox::{Dataset, Sandbox, SandboxConfig};
-use sync::runner::{run_scheduled, Platform, Shard};
+use sync::runner::{run_scheduled, Platform, Run, Shard};
 use sync::SyncOptions;
 
 use crate::output;
@@ -109,6 +109,39 @@ struct DemoSummary {
     bad_record_samples: Vec<String>,
     incremental: bool,
     sample: Vec<serde_json::Value>,
+    notes: crate::demo_notes::DemoNotes,
+    inbound_call: crate::demo_calls::CallDemo,
+    /// Per model (`job`, `membership`): stored opportunities and this run's counts; the
+    /// top-level counts are the totals.
+    by_model: std::collections::BTreeMap<String, ModelSummary>,
+}
+
+/// One model's part of the demo summary.
+#[derive(Debug, Serialize)]
+struct ModelSummary {
+    opportunities: usize,
+    opportunities_written: u64,
+    opportunities_unchanged: u64,
+    api_calls: u64,
+    store_writes: u64,
+    bad_records: u64,
+}
+
+/// Add one model's run report to the totals.
+fn add_report(total: &mut sync::SyncReport, r: &sync::SyncReport) {
+    total.pages += r.pages;
+    total.records_read += r.records_read;
+    total.opportunities_written += r.opportunities_written;
+    total.opportunities_unchanged += r.opportunities_unchanged;
+    total.opportunities_refused += r.opportunities_refused;
+    total.contacts_created += r.contacts_created;
+    total.bad_records += r.bad_records;
+    total
+        .bad_record_samples
+        .extend(r.bad_record_samples.iter().cloned());
+    total.api_calls += r.api_calls;
+    total.throttled += r.throttled;
+    total.store_writes += r.store_writes;
 }
 
 pub async fn run_demo(
@@ -182,6 +215,12 @@ pub async fn run_demo(
     let existing = store.get_integration(DEMO_WORKSPACE).await?;
     let incremental = existing.is_some();
     let integration = match existing {
+        // Demo data from before the membership model: turn it on (its backfill runs now).
+        Some(mut i) if !i.models.contains(&Model::Membership) => {
+            i.models.push(Model::Membership);
+            store.put_integration(&i).await?;
+            i
+        }
         Some(i) => i,
         None => {
             let i = Integration {
@@ -190,12 +229,15 @@ pub async fn run_demo(
                 tenant_id: cfg.tenant_id,
                 client_id: cfg.client_id.clone(),
                 secret_id: DEMO_SECRET_ID.into(),
-                models: vec![Model::Job],
+                // Both polled models, to show both (SPEC.md §2 warns that one is usually enough).
+                models: vec![Model::Job, Model::Membership],
                 placeholder_emails: vec![],
                 phone_region: "US".into(),
                 poll_interval_minutes: 15,
                 status: IntegrationStatus::Active,
                 activated_at: state.now,
+                push: crate::demo_notes::demo_push_settings(),
+                resources: Default::default(),
             };
             store.put_integration(&i).await?;
             i
@@ -211,47 +253,89 @@ pub async fn run_demo(
     let mut secrets = StaticSecrets::default();
     secrets.insert(
         DEMO_SECRET_ID,
-        serde_json::json!({ "clientSecret": cfg.client_secret }).to_string(),
+        serde_json::json!({ "clientSecret": cfg.client_secret, "webhookSigningKey": crate::demo_calls::DEMO_SIGNING_KEY }).to_string(),
     );
     let platform = Platform {
         app_key: SecretString::from(cfg.app_key.clone()),
         endpoint_override: Some((sandbox.base_url(), sandbox.token_url())),
         requests_per_second: 20,
     };
-    progress(if incremental {
-        "running an incremental job sync (same engine as poll-jobs)"
-    } else {
-        "running the first job sync: 90-day backfill (same engine as poll-jobs)"
-    });
-    let summary = run_scheduled(
+    let run_id = format!(
+        "stsync-demo-{}-{}",
+        std::process::id(),
+        Utc::now().timestamp_millis()
+    );
+    let mut report = sync::SyncReport::default();
+    let mut by_model = std::collections::BTreeMap::new();
+    for model in [Model::Job, Model::Membership] {
+        let lambda = if model == Model::Job {
+            "poll-jobs"
+        } else {
+            "poll-memberships"
+        };
+        progress(&if incremental {
+            format!("running an incremental {model} sync (same engine as {lambda})")
+        } else {
+            format!("running the first {model} sync: 90-day backfill (same engine as {lambda})")
+        });
+        let summary = run_scheduled(
+            store,
+            &secrets,
+            &platform,
+            &Run {
+                model,
+                shard: Shard::default(),
+                owner: &run_id,
+                now: Utc::now(),
+            },
+            &SyncOptions::default(),
+        )
+        .await?;
+        let outcome = summary
+            .outcomes
+            .into_iter()
+            .find(|o| o.workspace_id == DEMO_WORKSPACE)
+            .context("the demo integration was not synced")?;
+        if let Some(err) = outcome.error {
+            anyhow::bail!("the {model} sync failed: {err}");
+        }
+        let r = outcome.report.unwrap_or_default();
+        let stored = store
+            .list_opportunities(DEMO_WORKSPACE, Some(model))
+            .await?
+            .len();
+        add_report(&mut report, &r);
+        by_model.insert(
+            model.to_string(),
+            ModelSummary {
+                opportunities: stored,
+                opportunities_written: r.opportunities_written,
+                opportunities_unchanged: r.opportunities_unchanged,
+                api_calls: r.api_calls,
+                store_writes: r.store_writes,
+                bad_records: r.bad_records,
+            },
+        );
+    }
+
+    progress("firing a completed inbound call at the call-webhook handler");
+    let inbound_call = crate::demo_calls::fire_completed_call(
         store,
+        &integration,
         &secrets,
         &platform,
-        Model::Job,
-        Shard::default(),
-        Utc::now(),
-        &SyncOptions::default(),
+        &cfg,
+        &data,
     )
     .await?;
-    let outcome = summary
-        .outcomes
-        .into_iter()
-        .find(|o| o.workspace_id == DEMO_WORKSPACE)
-        .context("the demo integration was not synced")?;
-    if let Some(err) = outcome.error {
-        anyhow::bail!("the job sync failed: {err}");
-    }
-    let report = outcome.report.unwrap_or_default();
-
-    let opportunities = store
-        .list_opportunities(DEMO_WORKSPACE, Some(Model::Job))
-        .await?;
+    let opportunities = store.list_opportunities(DEMO_WORKSPACE, None).await?;
     let contacts = store.list_contacts(DEMO_WORKSPACE).await?;
     let sample: Vec<serde_json::Value> = opportunities
         .iter()
         .take(3)
         .map(output::summary_json)
         .collect();
+    let notes = crate::demo_notes::run(store, &sandbox, &secrets, &platform).await?;
     let out = DemoSummary {
         workspace: DEMO_WORKSPACE.into(),
         sandbox_jobs,
@@ -268,6 +352,9 @@ pub async fn run_demo(
         bad_record_samples: report.bad_record_samples.clone(),
         incremental,
         sample,
+        notes,
+        by_model,
+        inbound_call,
     };
     sandbox.shutdown().await;
     open.close().await;
@@ -295,12 +382,24 @@ pub async fn run_demo(
             println!("    skipped: {s}");
         }
         println!(
-            "  store now holds {} job opportunities and {} contacts",
-            out.opportunities, out.contacts
+            "  store now holds {} opportunities ({}) and {} contacts",
+            out.opportunities,
+            out.by_model
+                .iter()
+                .map(|(m, s)| format!("{} {m}", s.opportunities))
+                .collect::<Vec<_>>()
+                .join(", "),
+            out.contacts
         );
         println!();
         output::print_opportunities(&opportunities[..opportunities.len().min(5)]);
         println!();
+        crate::demo_calls::print(&out.inbound_call);
+        println!();
+        if !out.notes.events.is_empty() {
+            out.notes.print();
+            println!();
+        }
         println!("Run it again: the second run is incremental and writes nothing.");
         println!(
             "Inspect: stsync opportunities --json | stsync contacts   (data in {})",

@@ -8,13 +8,15 @@
 //! endpoint through the standard AWS configuration instead.
 
 mod demo;
+mod demo_calls;
+mod demo_notes;
 mod output;
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use opportunity::{map_job, JobBundle, MappingConfig, Model};
+use opportunity::{map_job, JobBundle, MappingConfig, MembershipBundle, Model};
 use store::embedded::EmbeddedDynamo;
 use store::Store;
 
@@ -58,7 +60,9 @@ enum Command {
     Sandbox(demo::SandboxArgs),
     /// Map one JSON bundle of ServiceTitan records (file, or - for stdin) to the opportunity JSON.
     Map {
-        /// The bundle: {"model":"job","job":{...},"customer":{...},"contacts":[...],...}.
+        /// The bundle: {"model":"job","job":{...},"customer":{...},"contacts":[...],
+        /// "appointments":[...],"estimates":[...],...} or {"model":"membership","membership":{...},...}
+        /// (see tests/fixtures/job-bundle.json and membership-bundle.json).
         file: PathBuf,
         /// Extra placeholder e-mail patterns (e.g. '*@example.com'), repeatable.
         #[arg(long = "placeholder")]
@@ -66,6 +70,13 @@ enum Command {
         /// Default phone region (ISO 3166 alpha-2).
         #[arg(long, default_value = "US")]
         region: String,
+    },
+    /// Print the field catalog (docs/fields.md): every details field per model, with its
+    /// resource and data type, generated from the mapping code.
+    Catalog {
+        /// Print JSON (`{"job": [...], "membership": [...]}`) instead of Markdown.
+        #[arg(long)]
+        json: bool,
     },
     /// List the stored opportunities of a workspace.
     Opportunities {
@@ -166,6 +177,18 @@ async fn run() -> Result<()> {
             .await
         }
         Command::Sandbox(args) => demo::run_sandbox(args).await,
+        Command::Catalog { json } => {
+            if json {
+                let doc = serde_json::json!({
+                    "job": opportunity::catalog::catalog(Model::Job),
+                    "membership": opportunity::catalog::catalog(Model::Membership),
+                });
+                println!("{}", serde_json::to_string_pretty(&doc)?);
+            } else {
+                print!("{}", opportunity::catalog::render_markdown());
+            }
+            Ok(())
+        }
         Command::Map {
             file,
             placeholders,
@@ -213,22 +236,87 @@ async fn run() -> Result<()> {
 }
 
 /// `stsync map`: parse a bundle (saying which field is wrong) and map it.
+///
+/// The model is the bundle's `model` (`job`, `membership`); without it, a bundle with a
+/// `membership` key is a membership bundle and anything else a job bundle.
 fn map_text(text: &str, placeholders: &[String], region: &str) -> Result<opportunity::Opportunity> {
     let value: serde_json::Value = serde_json::from_str(text).context("the bundle is not JSON")?;
-    let model = value.get("model").and_then(|m| m.as_str()).unwrap_or("job");
+    let default = if value.get("membership").is_some() {
+        "membership"
+    } else {
+        "job"
+    };
+    let model = value
+        .get("model")
+        .and_then(|m| m.as_str())
+        .unwrap_or(default);
     let model: Model = model.parse().map_err(anyhow::Error::msg)?;
+    let config = MappingConfig {
+        placeholders: opportunity::email::PlaceholderEmails::with_user_patterns(placeholders),
+        phone_region: region.to_owned(),
+    };
+    let field = |e: serde_path_to_error::Error<serde_json::Error>| {
+        anyhow::anyhow!("bundle field `{}`: {}", e.path(), e.inner())
+    };
     match model {
         Model::Job => {
-            let bundle: JobBundle = serde_path_to_error::deserialize(value)
-                .map_err(|e| anyhow::anyhow!("bundle field `{}`: {}", e.path(), e.inner()))?;
-            let integration_like = MappingConfig {
-                placeholders: opportunity::email::PlaceholderEmails::with_user_patterns(
-                    placeholders,
-                ),
-                phone_region: region.to_owned(),
-            };
-            Ok(map_job(&bundle, &integration_like)?)
+            let bundle: JobBundle = serde_path_to_error::deserialize(value).map_err(field)?;
+            Ok(map_job(&bundle, &config)?)
         }
-        other => anyhow::bail!("`stsync map` does not map the {other} model yet"),
+        Model::Membership => {
+            let bundle: MembershipBundle =
+                serde_path_to_error::deserialize(value).map_err(field)?;
+            Ok(opportunity::map_membership(&bundle, &config)?)
+        }
+        other => anyhow::bail!(
+            "`stsync map` maps job and membership bundles; {other} opportunities come from the call webhook"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example(name: &str) -> String {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/fixtures")
+            .join(name);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"))
+    }
+
+    #[test]
+    fn map_accepts_both_models_example_bundles() {
+        let job = map_text(&example("job-bundle.json"), &[], "US").expect("job maps");
+        assert_eq!(job.model, Model::Job);
+        assert_eq!(
+            job.details["estimates:0:name"],
+            serde_json::json!("Furnace replacement - Best")
+        );
+        let membership =
+            map_text(&example("membership-bundle.json"), &[], "US").expect("membership maps");
+        assert_eq!(membership.model, Model::Membership);
+        assert_eq!(membership.external_id, "7700451");
+        // without `model`, the `membership` key decides
+        let mut value: serde_json::Value =
+            serde_json::from_str(&example("membership-bundle.json")).unwrap();
+        value.as_object_mut().unwrap().remove("model");
+        let o = map_text(&value.to_string(), &[], "US").expect("maps");
+        assert_eq!(o.model, Model::Membership);
+    }
+
+    #[test]
+    fn map_names_the_bad_field() {
+        let mut value: serde_json::Value =
+            serde_json::from_str(&example("job-bundle.json")).unwrap();
+        value["estimates"][1]["createdOn"] = serde_json::json!("yesterday");
+        let err = map_text(&value.to_string(), &[], "US")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("estimates[1].createdOn"), "{err}");
+        let err = map_text(r#"{"model":"inbound_call"}"#, &[], "US")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("webhook"), "{err}");
     }
 }

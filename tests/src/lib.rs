@@ -122,6 +122,8 @@ impl World {
             poll_interval_minutes: 15,
             status: IntegrationStatus::Active,
             activated_at: at,
+            push: opportunity::PushSettings::default(),
+            resources: Default::default(),
         }
     }
 }

@@ -7,7 +7,7 @@ use chrono::{Duration, Utc};
 use e2e::{store_on, Engine, World};
 use opportunity::Model;
 use store::Store;
-use sync::runner::{run_scheduled, RunSummary, Shard};
+use sync::runner::{run_scheduled, Run, RunSummary, Shard};
 use sync::{SyncOptions, SyncReport};
 
 async fn run(store: &Store, world: &World) -> SyncReport {
@@ -15,9 +15,12 @@ async fn run(store: &Store, world: &World) -> SyncReport {
         store,
         &world.secrets,
         &world.platform,
-        Model::Job,
-        Shard::default(),
-        Utc::now(),
+        &Run {
+            model: Model::Job,
+            shard: Shard::default(),
+            owner: "test-run",
+            now: Utc::now(),
+        },
         &SyncOptions::default(),
     )
     .await
@@ -41,11 +44,35 @@ async fn backfill_then_incremental(engine: Engine) {
     store.put_integration(&integration).await.unwrap();
 
     let window_start = (now - Duration::days(90)).date_naive();
-    let in_window: BTreeSet<String> = world
-        .data
+    // Jobs modified in the window, and (active) jobs whose appointments, estimates or invoices
+    // (the default resources with a change feed) were modified in it: a related change makes
+    // the job's opportunity (SPEC.md §3).
+    let d = &world.data;
+    let related_in_window: BTreeSet<i64> = d
+        .appointments
+        .iter()
+        .filter(|a| a.modified_on.date_naive() >= window_start)
+        .map(|a| a.job_id)
+        .chain(
+            d.estimates
+                .iter()
+                .filter(|e| e.modified_on.date_naive() >= window_start)
+                .filter_map(|e| e.job_id),
+        )
+        .chain(
+            d.invoices
+                .iter()
+                .filter(|i| i.last_modified().date_naive() >= window_start)
+                .filter_map(|i| i.job.as_ref().map(|j| j.id)),
+        )
+        .collect();
+    let in_window: BTreeSet<String> = d
         .jobs
         .iter()
-        .filter(|j| j.modified_on.date_naive() >= window_start)
+        .filter(|j| {
+            j.modified_on.date_naive() >= window_start
+                || (j.active != Some(false) && related_in_window.contains(&j.id))
+        })
         .map(|j| j.id.to_string())
         .collect();
     assert!(
@@ -75,7 +102,9 @@ async fn backfill_then_incremental(engine: Engine) {
         .cloned()
         .collect();
     assert_eq!(ids, expected, "one opportunity per job in the sync window");
-    assert_eq!(first.opportunities_written as usize, opportunities.len());
+    // Every opportunity was written; a job is written again when a later feed of the same
+    // backfill (e.g. estimates) adds records its first build could not know.
+    assert!(first.opportunities_written as usize >= opportunities.len());
 
     let contacts = store.list_contacts("ws-e2e").await.unwrap();
     assert!(!contacts.is_empty());
@@ -158,9 +187,12 @@ async fn wrong_client_secret_fails_that_integration_only() {
         &store,
         &world.secrets,
         &world.platform,
-        Model::Job,
-        Shard::default(),
-        now,
+        &Run {
+            model: Model::Job,
+            shard: Shard::default(),
+            owner: "test-run",
+            now,
+        },
         &SyncOptions::default(),
     )
     .await
@@ -188,4 +220,64 @@ async fn wrong_client_secret_fails_that_integration_only() {
         .await
         .unwrap()
         .is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_integration_whose_lease_is_held_is_skipped_then_synced_after_release() {
+    let Some((store, _engine)) = store_on(Engine::Dynoxide).await else {
+        return;
+    };
+    let now = Utc::now();
+    let world = World::start(30, 12, 9, now).await;
+    store
+        .put_integration(&world.integration("ws-leased", now))
+        .await
+        .unwrap();
+    let held = store
+        .acquire_lease(
+            "ws-leased",
+            "sync:job",
+            "other-invocation",
+            now,
+            sync::runner::LEASE_DURATION,
+        )
+        .await
+        .unwrap()
+        .expect("lease free at first");
+
+    let opts = SyncOptions::default();
+    let this_run = Run {
+        model: Model::Job,
+        shard: Shard::default(),
+        owner: "this-invocation",
+        now,
+    };
+    let run = || run_scheduled(&store, &world.secrets, &world.platform, &this_run, &opts);
+    let summary = run().await.unwrap();
+    assert_eq!(
+        (summary.skipped, summary.succeeded, summary.failed),
+        (1, 0, 0)
+    );
+    assert!(summary.outcomes[0].skipped);
+    assert!(store
+        .list_opportunities("ws-leased", None)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        world.sandbox.total_requests(),
+        0,
+        "a skipped integration costs no API call"
+    );
+
+    store.release_lease(&held).await.unwrap();
+    let summary = run().await.unwrap();
+    assert_eq!((summary.skipped, summary.succeeded), (0, 1));
+    assert!(!store
+        .list_opportunities("ws-leased", None)
+        .await
+        .unwrap()
+        .is_empty());
+    // The run gave its own lease back: a third run is not skipped either.
+    assert_eq!(run().await.unwrap().skipped, 0);
 }

@@ -1,13 +1,24 @@
 //! Bundles: one base record with the related records it is built from, in ServiceTitan's shapes.
 //! The `stsync map` input and the sync engine's unit of mapping.
+//!
+//! Keys are the resource names of the field catalog (camelCase). Every related key is optional:
+//! a missing record or an empty list adds no details (that is also how an unselected resource
+//! looks). Lookup lists (`tagTypes`, `employees`, `technicians`, `cancelReasons`, `campaigns`)
+//! may hold more records than the base record references; only the referenced ones are used.
 
 use serde::{Deserialize, Serialize};
-use servicetitan::{BusinessUnit, Customer, CustomerContact, Job, JobType, Location};
+use servicetitan::{
+    Appointment, AppointmentAssignment, BusinessUnit, Campaign, Customer, CustomerContact,
+    Employee, Estimate, Invoice, Job, JobCancelReason, JobCanceledLog, JobType, Location,
+    Membership, MembershipType, RecurringService, RecurringServiceEvent, TagType, Technician, Zone,
+};
 
 /// A job and its related records:
 /// `{"model":"job","job":{...},"customer":{...},"contacts":[...],"location":{...},
-/// "businessUnit":{...},"jobType":{...}}`. Missing related records are `None` (their details are
-/// then absent).
+/// "businessUnit":{...},"jobType":{...},"appointments":[...],"appointmentAssignments":[...],
+/// "estimates":[...],"invoices":[...],"jobCanceledLogs":[...],"cancelReasons":[...],
+/// "campaign":{...},"tagTypes":[...],"zone":{...},"employees":[...],"technicians":[...]}`.
+/// Missing related records are `None` / empty (their details are then absent).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JobBundle {
@@ -28,4 +39,134 @@ pub struct JobBundle {
     /// The job's job type.
     #[serde(default)]
     pub job_type: Option<JobType>,
+    /// The job's appointments (any order; `appointments:#`, newest first by `createdOn`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub appointments: Vec<Appointment>,
+    /// Technician assignments of those appointments (`appointments:#:assignments:#`); inactive
+    /// (unassigned) rows are ignored.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub appointment_assignments: Vec<AppointmentAssignment>,
+    /// The job's estimates (`estimates:#`); inactive (deleted) ones are ignored.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub estimates: Vec<Estimate>,
+    /// The job's invoices (`invoices:#`); inactive (voided) ones are ignored.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub invoices: Vec<Invoice>,
+    /// The job's cancellation log (`jobCanceledLogs:#`); inactive (removed) entries are ignored.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub job_canceled_logs: Vec<JobCanceledLog>,
+    /// Cancel reasons (lookup): the newest active log's reason becomes `cancelReason:*`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cancel_reasons: Vec<JobCancelReason>,
+    /// The job's campaign (`campaign:*`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign: Option<Campaign>,
+    /// Tag types (lookup): those in the job's `tagTypeIds` become `tagTypes:#`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tag_types: Vec<TagType>,
+    /// The location's zone (`zone:*`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<Zone>,
+    /// Employees (lookup for Sold By: `soldBy:*`, `estimates:#:soldBy:*`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub employees: Vec<Employee>,
+    /// Technicians (lookup for Sold By).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub technicians: Vec<Technician>,
+}
+
+impl JobBundle {
+    /// A bundle of the job alone (every related record missing).
+    pub fn new(job: Job) -> JobBundle {
+        JobBundle {
+            job,
+            customer: None,
+            contacts: Vec::new(),
+            location: None,
+            business_unit: None,
+            job_type: None,
+            appointments: Vec::new(),
+            appointment_assignments: Vec::new(),
+            estimates: Vec::new(),
+            invoices: Vec::new(),
+            job_canceled_logs: Vec::new(),
+            cancel_reasons: Vec::new(),
+            campaign: None,
+            tag_types: Vec::new(),
+            zone: None,
+            employees: Vec::new(),
+            technicians: Vec::new(),
+        }
+    }
+}
+
+/// A customer membership and its related records:
+/// `{"model":"membership","membership":{...},"customer":{...},"contacts":[...],
+/// "location":{...},"businessUnit":{...},"membershipType":{...},"recurringServices":[...],
+/// "recurringServiceEvents":[...],"invoices":[...],"employees":[...],"technicians":[...],
+/// "tagTypes":[...],"campaigns":[...]}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MembershipBundle {
+    /// The membership (required).
+    pub membership: Membership,
+    /// The membership's customer.
+    #[serde(default)]
+    pub customer: Option<Customer>,
+    /// The customer's contacts (any order; mapping sorts).
+    #[serde(default)]
+    pub contacts: Vec<CustomerContact>,
+    /// The membership's location.
+    #[serde(default)]
+    pub location: Option<Location>,
+    /// The membership's business unit.
+    #[serde(default)]
+    pub business_unit: Option<BusinessUnit>,
+    /// The membership type (`membershipType:*`).
+    #[serde(default)]
+    pub membership_type: Option<MembershipType>,
+    /// The membership's recurring services (`recurringServices:#`); inactive ones are ignored.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recurring_services: Vec<RecurringService>,
+    /// The membership's recurring service events (`recurringServiceEvents:#`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recurring_service_events: Vec<RecurringServiceEvent>,
+    /// The membership's invoices (`invoices:#`); inactive (voided) ones are ignored.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub invoices: Vec<Invoice>,
+    /// Employees (lookup for Sold By: `soldBy:*`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub employees: Vec<Employee>,
+    /// Technicians (lookup for Sold By).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub technicians: Vec<Technician>,
+    /// Tag types (lookup): the customer's `tagTypeIds` become `tagTypes:#` (memberships carry
+    /// no tags of their own).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tag_types: Vec<TagType>,
+    /// Campaigns (lookup): each recurring service's `campaignId` becomes
+    /// `recurringServices:#:campaign:*`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub campaigns: Vec<Campaign>,
+}
+
+impl MembershipBundle {
+    /// A bundle of the membership alone (every related record missing).
+    pub fn new(membership: Membership) -> MembershipBundle {
+        MembershipBundle {
+            membership,
+            customer: None,
+            contacts: Vec::new(),
+            location: None,
+            business_unit: None,
+            membership_type: None,
+            recurring_services: Vec::new(),
+            recurring_service_events: Vec::new(),
+            invoices: Vec::new(),
+            employees: Vec::new(),
+            technicians: Vec::new(),
+            tag_types: Vec::new(),
+            campaigns: Vec::new(),
+        }
+    }
 }

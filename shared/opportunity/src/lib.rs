@@ -6,19 +6,28 @@
 //! `store`), deciding what to sync when (crate `sync`).
 
 pub mod bundle;
+pub mod call;
+pub mod catalog;
 pub mod contact;
 pub mod details;
 pub mod email;
 pub mod error;
 pub mod map;
+pub mod map_membership;
 pub mod model;
 pub mod name;
+pub mod note;
 pub mod phone;
+pub mod push;
+pub mod resources;
 pub mod settings;
 
-pub use bundle::JobBundle;
+pub use bundle::{JobBundle, MembershipBundle};
+pub use call::map_inbound_call;
 pub use contact::ContactCandidate;
 pub use error::MapError;
 pub use map::{map_job, MappingConfig};
+pub use map_membership::map_membership;
 pub use model::{Details, Model, Opportunity, StandardFields};
-pub use settings::{Environment, Integration, IntegrationStatus};
+pub use resources::{Resource, ResourceSelection};
+pub use settings::{Environment, Integration, IntegrationStatus, PushSettings};

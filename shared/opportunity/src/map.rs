@@ -3,9 +3,10 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use servicetitan::CustomerContact;
+use serde_json::Value;
+use servicetitan::{CustomerContact, Employee, Id, Invoice, Technician};
 
-use crate::details::{flatten_into, sort_newest_first};
+use crate::details::{flatten_into, join_key, sort_newest_first, MAX_LIST_ITEMS};
 use crate::email::{normalize_email, PlaceholderEmails};
 use crate::name::split_name;
 use crate::phone::{normalize_phone, Phone};
@@ -94,7 +95,7 @@ pub fn select_phone(contacts: &[CustomerContact], region: &str) -> Option<Phone>
 }
 
 /// Serialize a wire record and flatten it under `prefix`.
-fn add_record<T: Serialize>(
+pub(crate) fn add_record<T: Serialize>(
     details: &mut Details,
     prefix: &str,
     record: &T,
@@ -112,7 +113,7 @@ fn add_record<T: Serialize>(
 }
 
 /// A related record whose id is not the one the job references.
-fn mismatch(resource: &str, id: i64, field: &str, reason: String) -> MapError {
+pub(crate) fn mismatch(resource: &str, id: i64, field: &str, reason: String) -> MapError {
     MapError {
         resource: resource.to_owned(),
         id: id.to_string(),
@@ -191,14 +192,189 @@ fn validate_job_bundle(bundle: &JobBundle) -> Result<(), MapError> {
             ));
         }
     }
+    let not_this_job = |resource: &str, id: Id, field: &str, owner: Option<Id>| {
+        mismatch(
+            resource,
+            id,
+            field,
+            format!(
+                "belongs to job {}, not to job {}",
+                owner.map_or_else(|| "none".to_owned(), |o| o.to_string()),
+                job.id
+            ),
+        )
+    };
+    for a in &bundle.appointments {
+        if a.job_id != job.id {
+            return Err(not_this_job("appointment", a.id, "jobId", Some(a.job_id)));
+        }
+    }
+    for a in &bundle.appointment_assignments {
+        if a.job_id != job.id {
+            return Err(not_this_job(
+                "appointmentAssignment",
+                a.id,
+                "jobId",
+                Some(a.job_id),
+            ));
+        }
+    }
+    for e in &bundle.estimates {
+        if e.job_id != Some(job.id) {
+            return Err(not_this_job("estimate", e.id, "jobId", e.job_id));
+        }
+    }
+    for i in &bundle.invoices {
+        let owner = i.job.as_ref().map(|j| j.id);
+        if owner != Some(job.id) {
+            return Err(not_this_job("invoice", i.id, "job.id", owner));
+        }
+    }
+    for l in &bundle.job_canceled_logs {
+        if l.job_id != job.id {
+            return Err(not_this_job(
+                "jobCanceledLog",
+                l.id,
+                "jobId",
+                Some(l.job_id),
+            ));
+        }
+    }
+    if let Some(campaign) = &bundle.campaign {
+        if Some(campaign.id) != job.campaign_id {
+            return Err(mismatch(
+                "campaign",
+                campaign.id,
+                "id",
+                format!(
+                    "is not job {}'s campaign (campaignId {:?})",
+                    job.id, job.campaign_id
+                ),
+            ));
+        }
+    }
+    if let (Some(zone), Some(location)) = (&bundle.zone, &bundle.location) {
+        if Some(zone.id) != location.zone_id {
+            return Err(mismatch(
+                "zone",
+                zone.id,
+                "id",
+                format!(
+                    "is not location {}'s zone (zoneId {:?})",
+                    location.id, location.zone_id
+                ),
+            ));
+        }
+    }
     Ok(())
+}
+
+/// Invoice money and quantity fields ServiceTitan sends as decimal text (API-NOTES §7.5).
+const INVOICE_DECIMALS: &[&str] = &["subTotal", "salesTax", "total", "balance", "discountTotal"];
+/// The same for invoice items.
+const INVOICE_ITEM_DECIMALS: &[&str] = &[
+    "quantity",
+    "cost",
+    "totalCost",
+    "price",
+    "total",
+    "memberPrice",
+];
+
+/// Decimal text (`"389.50"`) as a JSON number; other values unchanged.
+fn decimal_text_to_number(object: &mut serde_json::Map<String, Value>, fields: &[&str]) {
+    for field in fields {
+        if let Some(Value::String(text)) = object.get(*field) {
+            if let Some(n) = text
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .and_then(serde_json::Number::from_f64)
+            {
+                object.insert((*field).to_owned(), Value::Number(n));
+            }
+        }
+    }
+}
+
+/// An invoice as details see it: the wire record with its decimal-text money fields
+/// (`balance`, `total`, items' `price`...) as numbers, so `invoices:#:balance > 0` can be
+/// filtered on (decision: SPEC.md §4 types details; unparseable text stays text).
+pub(crate) fn invoice_value(invoice: &Invoice) -> Result<Value, MapError> {
+    let mut value = serde_json::to_value(invoice).map_err(|e| MapError {
+        resource: "invoice".to_owned(),
+        id: invoice.id.to_string(),
+        field: String::new(),
+        reason: format!("cannot serialize the record: {e}"),
+    })?;
+    if let Value::Object(object) = &mut value {
+        decimal_text_to_number(object, INVOICE_DECIMALS);
+        if let Some(Value::Array(items)) = object.get_mut("items") {
+            for item in items {
+                if let Value::Object(item) = item {
+                    decimal_text_to_number(item, INVOICE_ITEM_DECIMALS);
+                }
+            }
+        }
+    }
+    Ok(value)
+}
+
+/// Active invoices, newest first, as details values.
+pub(crate) fn invoice_values(invoices: &[Invoice]) -> Result<Vec<Value>, MapError> {
+    let mut kept: Vec<&Invoice> = invoices.iter().filter(|i| i.active).collect();
+    sort_newest_first(&mut kept, |i| Some(i.created_on));
+    kept.into_iter().map(invoice_value).collect()
+}
+
+/// The person behind a Sold By id (SPEC.md §4 `soldBy:name`): the technician with that id,
+/// else the employee. `{"name", "employeeType": "Technician"|"Employee", "role"?}`.
+pub(crate) fn sold_by_value(
+    id: Id,
+    technicians: &[Technician],
+    employees: &[Employee],
+) -> Option<Value> {
+    if let Some(t) = technicians.iter().find(|t| t.id == id) {
+        return Some(serde_json::json!({"name": t.name, "employeeType": "Technician"}));
+    }
+    employees
+        .iter()
+        .find(|e| e.id == id)
+        .map(|e| serde_json::json!({"name": e.name, "employeeType": "Employee", "role": e.role}))
+}
+
+/// Flatten `values` (already newest first) as the record list `key` (`key:#:...`), then add
+/// `key:<i>:<sub>:*` for the extra record `extra(i)` gives (e.g. an estimate's Sold By), within
+/// the list cap.
+pub(crate) fn add_list_with_extra(
+    details: &mut Details,
+    key: &str,
+    values: Vec<Value>,
+    sub: &str,
+    extra: impl Fn(usize) -> Option<Value>,
+) {
+    if values.is_empty() {
+        return;
+    }
+    let n = values.len();
+    flatten_into(details, key, &Value::Array(values));
+    for i in 0..n.min(MAX_LIST_ITEMS) {
+        if let Some(v) = extra(i) {
+            flatten_into(details, &join_key(&join_key(key, &i.to_string()), sub), &v);
+        }
+    }
 }
 
 /// The details of a job bundle (SPEC.md §4 "Details"): the job's fields without prefix (`id`,
 /// `jobNumber`, `jobStatus`, `createdOn`, `customFields:Gate Code`...), then `customer:...`,
 /// `customer:contacts:#:...` (newest first, see [`contacts_newest_first`]), `location:...`,
-/// `businessUnit:...` and `jobType:...`. Missing related records add no keys. The bundle is not
-/// validated here ([`map_job`] does that).
+/// `businessUnit:...`, `jobType:...`, `appointments:#:...` (with
+/// `appointments:#:assignments:#:technicianName`...), `estimates:#:...` (with
+/// `estimates:#:soldBy:name`), `invoices:#:...` (money as numbers), `jobCanceledLogs:#:...`,
+/// `cancelReason:...` (the newest active log's reason), `campaign:...`, `tagTypes:#:...`,
+/// `zone:...` and `soldBy:...`. Every list is newest first by `createdOn`, index 0 = newest.
+/// Missing related records add no keys. The bundle is not validated here ([`map_job`] does
+/// that).
 pub fn job_details(bundle: &JobBundle) -> Result<Details, MapError> {
     let job = &bundle.job;
     let mut details = Details::new();
@@ -225,7 +401,150 @@ pub fn job_details(bundle: &JobBundle) -> Result<Details, MapError> {
     if let Some(job_type) = &bundle.job_type {
         add_record(&mut details, "jobType", job_type, "jobType", job_type.id)?;
     }
+    add_appointments(&mut details, bundle)?;
+    let mut estimates: Vec<&servicetitan::Estimate> =
+        bundle.estimates.iter().filter(|e| e.active).collect();
+    sort_newest_first(&mut estimates, |e| Some(e.created_on));
+    let estimate_values = estimates
+        .iter()
+        .map(|e| to_value(*e, "estimate", e.id))
+        .collect::<Result<Vec<_>, _>>()?;
+    add_list_with_extra(&mut details, "estimates", estimate_values, "soldBy", |i| {
+        estimates[i]
+            .sold_by
+            .and_then(|id| sold_by_value(id, &bundle.technicians, &bundle.employees))
+    });
+    let invoices = invoice_values(&bundle.invoices)?;
+    if !invoices.is_empty() {
+        flatten_into(&mut details, "invoices", &Value::Array(invoices));
+    }
+    let mut logs: Vec<&servicetitan::JobCanceledLog> = bundle
+        .job_canceled_logs
+        .iter()
+        .filter(|l| l.active)
+        .collect();
+    sort_newest_first(&mut logs, |l| Some(l.created_on));
+    if !logs.is_empty() {
+        add_record(&mut details, "jobCanceledLogs", &logs, "job", job.id)?;
+    }
+    if let Some(reason) = logs
+        .first()
+        .and_then(|l| bundle.cancel_reasons.iter().find(|r| r.id == l.reason_id))
+    {
+        add_record(
+            &mut details,
+            "cancelReason",
+            reason,
+            "jobCancelReason",
+            reason.id,
+        )?;
+    }
+    if let Some(campaign) = &bundle.campaign {
+        add_record(&mut details, "campaign", campaign, "campaign", campaign.id)?;
+    }
+    add_tag_types(&mut details, &job.tag_type_ids, &bundle.tag_types, job.id)?;
+    if let Some(zone) = &bundle.zone {
+        add_record(&mut details, "zone", zone, "zone", zone.id)?;
+    }
+    if let Some(v) = job
+        .sold_by_id
+        .and_then(|id| sold_by_value(id, &bundle.technicians, &bundle.employees))
+    {
+        flatten_into(&mut details, "soldBy", &v);
+    }
     Ok(details)
+}
+
+/// A wire record as JSON, or a [`MapError`] naming it.
+pub(crate) fn to_value<T: Serialize>(
+    record: &T,
+    resource: &str,
+    id: Id,
+) -> Result<Value, MapError> {
+    serde_json::to_value(record).map_err(|e| MapError {
+        resource: resource.to_owned(),
+        id: id.to_string(),
+        field: String::new(),
+        reason: format!("cannot serialize the record: {e}"),
+    })
+}
+
+/// `appointments:#:...` with each appointment's active technician assignments nested as
+/// `appointments:#:assignments:#:...` (both newest first by `createdOn`). Deleted appointments
+/// (`active: false` on export rows) are left out.
+fn add_appointments(details: &mut Details, bundle: &JobBundle) -> Result<(), MapError> {
+    let mut values = Vec::new();
+    for a in bundle
+        .appointments
+        .iter()
+        .filter(|a| a.active != Some(false))
+    {
+        let mut value = to_value(a, "appointment", a.id)?;
+        let assignments: Vec<Value> = bundle
+            .appointment_assignments
+            .iter()
+            .filter(|x| x.active && x.appointment_id == a.id)
+            .map(|x| to_value(x, "appointmentAssignment", x.id))
+            .collect::<Result<_, _>>()?;
+        if let (Value::Object(object), false) = (&mut value, assignments.is_empty()) {
+            object.insert("assignments".to_owned(), Value::Array(assignments));
+        }
+        values.push(value);
+    }
+    if !values.is_empty() {
+        flatten_into(details, "appointments", &Value::Array(values));
+    }
+    Ok(())
+}
+
+/// `tagTypes:#:...`: the tag types among `lookup` whose ids are in `ids`, newest first.
+pub(crate) fn add_tag_types(
+    details: &mut Details,
+    ids: &[Id],
+    lookup: &[servicetitan::TagType],
+    owner: Id,
+) -> Result<(), MapError> {
+    let tags: Vec<&servicetitan::TagType> = lookup.iter().filter(|t| ids.contains(&t.id)).collect();
+    if !tags.is_empty() {
+        add_record(details, "tagTypes", &tags, "tagType", owner)?;
+    }
+    Ok(())
+}
+
+/// The records a job opportunity was built from whose `modifiedOn` moves its External Updated
+/// At (SPEC.md §4): the job, its active appointments, their active assignments, its active
+/// estimates and invoices.
+fn job_updated_at(bundle: &JobBundle) -> DateTime<Utc> {
+    let job = &bundle.job;
+    let appointments: Vec<&servicetitan::Appointment> = bundle
+        .appointments
+        .iter()
+        .filter(|a| a.active != Some(false))
+        .collect();
+    let times = std::iter::once(job.modified_on)
+        .chain(appointments.iter().map(|a| a.modified_on))
+        .chain(
+            bundle
+                .appointment_assignments
+                .iter()
+                .filter(|x| x.active && appointments.iter().any(|a| a.id == x.appointment_id))
+                .map(|x| x.modified_on),
+        )
+        .chain(
+            bundle
+                .estimates
+                .iter()
+                .filter(|e| e.active)
+                .map(|e| e.modified_on),
+        )
+        .chain(
+            bundle
+                .invoices
+                .iter()
+                .filter(|i| i.active)
+                .map(Invoice::last_modified),
+        );
+    latest(times, job.modified_on)
 }
 
 /// The latest of some timestamps (External Updated At of a job, SPEC.md §4).
@@ -244,15 +563,16 @@ fn latest(
 ///   same order as `customer:contacts:#` in the details); `phone_extension` from the phone;
 /// - first / last name: [`split_name`] of the customer's name (`None` without a customer);
 /// - `external_created_at` = the job's `createdOn`; `external_updated_at` = the latest
-///   `modifiedOn` of the job and of the records the opportunity's sorting follows (SPEC.md §4:
-///   appointments, assignments, estimates, invoices; the bundle carries none of those yet, so
-///   today it is the job's `modifiedOn`). Customer, location and reference data do not count.
+///   `modifiedOn` of the job and of the records it was built from (SPEC.md §4: its active
+///   appointments, their active assignments, its active estimates and invoices). Customer,
+///   contacts, location, cancel logs and reference data do not count.
 /// - details: [`job_details`].
 ///
 /// Errors: a [`MapError`] naming the resource, id and field when a related record is not the one
-/// the job references (customer, location, business unit or job type id differs from the job's
-/// `customerId`, `locationId`, `businessUnitId`, `jobTypeId`), or a contact carries a
-/// `customerId` other than the job's.
+/// the job references (customer, location, business unit, job type, campaign or zone id differs
+/// from the job's `customerId`, `locationId`, `businessUnitId`, `jobTypeId`, `campaignId` or the
+/// location's `zoneId`), or a contact, appointment, assignment, estimate, invoice or cancel log
+/// belongs to another customer or job.
 pub fn map_job(bundle: &JobBundle, config: &MappingConfig) -> Result<Opportunity, MapError> {
     validate_job_bundle(bundle)?;
     let job = &bundle.job;
@@ -271,7 +591,7 @@ pub fn map_job(bundle: &JobBundle, config: &MappingConfig) -> Result<Opportunity
         first_name,
         last_name,
         external_created_at: job.created_on,
-        external_updated_at: latest([job.modified_on], job.modified_on),
+        external_updated_at: job_updated_at(bundle),
     };
     Ok(Opportunity {
         model: Model::Job,
@@ -356,12 +676,12 @@ mod tests {
 
     fn bundle(contacts: Vec<CustomerContact>) -> JobBundle {
         JobBundle {
-            job: job(),
             customer: Some(customer(3301457, "Testwell, Avery")),
             contacts,
             location: Some(location(3301460)),
             business_unit: Some(business_unit(1044)),
             job_type: Some(job_type(2210)),
+            ..JobBundle::new(job())
         }
     }
 

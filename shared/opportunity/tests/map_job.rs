@@ -229,9 +229,7 @@ fn servicetitan_samples_map() {
                 .iter()
                 .find(|l| l.id == job.location_id)
                 .cloned(),
-            business_unit: None,
-            job_type: None,
-            job: job.clone(),
+            ..JobBundle::new(job.clone())
         };
         let o = map_job(&bundle, &config).unwrap_or_else(|e| panic!("job {}: {e}", job.id));
         assert_eq!(o.external_id, job.id.to_string());

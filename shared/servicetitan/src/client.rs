@@ -108,6 +108,116 @@ pub mod endpoints {
         module: "settings",
         path: "business-units",
     };
+    /// `GET /jpm/v2/tenant/{tenant}/appointments` (`ids`, `jobId`).
+    pub const APPOINTMENTS: Endpoint = Endpoint {
+        module: "jpm",
+        path: "appointments",
+    };
+    /// `GET /jpm/v2/tenant/{tenant}/export/appointments`.
+    pub const EXPORT_APPOINTMENTS: Endpoint = Endpoint {
+        module: "jpm",
+        path: "export/appointments",
+    };
+    /// `GET /jpm/v2/tenant/{tenant}/export/job-canceled-logs` (no list with `ids`).
+    pub const EXPORT_JOB_CANCELED_LOGS: Endpoint = Endpoint {
+        module: "jpm",
+        path: "export/job-canceled-logs",
+    };
+    /// `GET /jpm/v2/tenant/{tenant}/job-cancel-reasons`.
+    pub const JOB_CANCEL_REASONS: Endpoint = Endpoint {
+        module: "jpm",
+        path: "job-cancel-reasons",
+    };
+    /// `GET /dispatch/v2/tenant/{tenant}/appointment-assignments` (`ids`, `appointmentIds`, `jobId`).
+    pub const APPOINTMENT_ASSIGNMENTS: Endpoint = Endpoint {
+        module: "dispatch",
+        path: "appointment-assignments",
+    };
+    /// `GET /dispatch/v2/tenant/{tenant}/export/appointment-assignments`.
+    pub const EXPORT_APPOINTMENT_ASSIGNMENTS: Endpoint = Endpoint {
+        module: "dispatch",
+        path: "export/appointment-assignments",
+    };
+    /// `GET /dispatch/v2/tenant/{tenant}/zones` (no export feed).
+    pub const ZONES: Endpoint = Endpoint {
+        module: "dispatch",
+        path: "zones",
+    };
+    /// `GET /sales/v2/tenant/{tenant}/estimates` (`ids`, `jobId`).
+    pub const ESTIMATES: Endpoint = Endpoint {
+        module: "sales",
+        path: "estimates",
+    };
+    /// `GET /sales/v2/tenant/{tenant}/estimates/export` (note: not `export/estimates`).
+    pub const EXPORT_ESTIMATES: Endpoint = Endpoint {
+        module: "sales",
+        path: "estimates/export",
+    };
+    /// `GET /accounting/v2/tenant/{tenant}/invoices` (`ids`, `jobId`; no GET by id).
+    pub const INVOICES: Endpoint = Endpoint {
+        module: "accounting",
+        path: "invoices",
+    };
+    /// `GET /accounting/v2/tenant/{tenant}/export/invoices`.
+    pub const EXPORT_INVOICES: Endpoint = Endpoint {
+        module: "accounting",
+        path: "export/invoices",
+    };
+    /// `GET /settings/v2/tenant/{tenant}/tag-types`.
+    pub const TAG_TYPES: Endpoint = Endpoint {
+        module: "settings",
+        path: "tag-types",
+    };
+    /// `GET /settings/v2/tenant/{tenant}/employees`.
+    pub const EMPLOYEES: Endpoint = Endpoint {
+        module: "settings",
+        path: "employees",
+    };
+    /// `GET /settings/v2/tenant/{tenant}/technicians`.
+    pub const TECHNICIANS: Endpoint = Endpoint {
+        module: "settings",
+        path: "technicians",
+    };
+    /// `GET /marketing/v2/tenant/{tenant}/campaigns` (no export feed).
+    pub const CAMPAIGNS: Endpoint = Endpoint {
+        module: "marketing",
+        path: "campaigns",
+    };
+    /// `GET /memberships/v2/tenant/{tenant}/memberships` (`ids`, `customerIds`).
+    pub const MEMBERSHIPS: Endpoint = Endpoint {
+        module: "memberships",
+        path: "memberships",
+    };
+    /// `GET /memberships/v2/tenant/{tenant}/export/memberships`.
+    pub const EXPORT_MEMBERSHIPS: Endpoint = Endpoint {
+        module: "memberships",
+        path: "export/memberships",
+    };
+    /// `GET /memberships/v2/tenant/{tenant}/membership-types`.
+    pub const MEMBERSHIP_TYPES: Endpoint = Endpoint {
+        module: "memberships",
+        path: "membership-types",
+    };
+    /// `GET /memberships/v2/tenant/{tenant}/recurring-services` (`ids`, `membershipIds`, `locationIds`).
+    pub const RECURRING_SERVICES: Endpoint = Endpoint {
+        module: "memberships",
+        path: "recurring-services",
+    };
+    /// `GET /memberships/v2/tenant/{tenant}/export/recurring-services`.
+    pub const EXPORT_RECURRING_SERVICES: Endpoint = Endpoint {
+        module: "memberships",
+        path: "export/recurring-services",
+    };
+    /// `GET /memberships/v2/tenant/{tenant}/recurring-service-events` (`ids`, `locationId`, `jobId`).
+    pub const RECURRING_SERVICE_EVENTS: Endpoint = Endpoint {
+        module: "memberships",
+        path: "recurring-service-events",
+    };
+    /// `GET /memberships/v2/tenant/{tenant}/export/recurring-service-events`.
+    pub const EXPORT_RECURRING_SERVICE_EVENTS: Endpoint = Endpoint {
+        module: "memberships",
+        path: "export/recurring-service-events",
+    };
 }
 
 /// Where and as whom the client talks.
@@ -253,6 +363,19 @@ impl ApiError {
             ApiError::Transport { .. } => true,
             ApiError::Status { status, .. } => *status == 429 || *status == 408 || *status >= 500,
             ApiError::Token { status, .. } => *status == 429 || *status >= 500 || *status == 0,
+            _ => false,
+        }
+    }
+
+    /// True when ServiceTitan certainly did not act on the request, so even a non-idempotent
+    /// POST may be sent again: 429 (throttled before processing), and connection failures
+    /// before the request was sent. 5xx and timeouts are not: the request may have been
+    /// processed.
+    pub fn was_not_processed(&self) -> bool {
+        match self {
+            ApiError::Status { status, .. } => *status == 429,
+            ApiError::Transport { source, .. } => source.is_connect(),
+            ApiError::Token { .. } => self.is_retryable(),
             _ => false,
         }
     }
@@ -433,18 +556,20 @@ impl Client {
     }
 
     fn url(&self, endpoint: Endpoint) -> Result<Url, ApiError> {
+        self.url_for(endpoint.module, endpoint.path, &endpoint.to_string())
+    }
+
+    /// `{api}/{module}/v2/tenant/{tenant}/{path}`; `label` names the endpoint in errors.
+    fn url_for(&self, module: &str, path: &str, label: &str) -> Result<Url, ApiError> {
         let cfg = &self.inner.config;
-        let relative = format!(
-            "{}/v2/tenant/{}/{}",
-            endpoint.module, cfg.tenant_id, endpoint.path
-        );
+        let relative = format!("{module}/v2/tenant/{}/{path}", cfg.tenant_id);
         let mut base = cfg.api_base.clone();
         if !base.path().ends_with('/') {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
         base.join(&relative)
-            .map_err(|e| ApiError::Config(format!("URL for {endpoint}: {e}")))
+            .map_err(|e| ApiError::Config(format!("URL for {label}: {e}")))
     }
 
     /// One GET with auth, budget and retries; returns the JSON body decoded as `T`.
@@ -457,38 +582,99 @@ impl Client {
         query: &[(&str, String)],
     ) -> Result<T, ApiError> {
         let url = self.url(endpoint)?;
+        let label = endpoint.to_string();
+        let body = self
+            .with_retries(&label, ApiError::is_retryable, || {
+                self.send_once(reqwest::Method::GET, &label, &url, query, None)
+            })
+            .await?;
+        decode_body(&label, &body)
+    }
+
+    /// [`Client::get`] for a path built at run time (`jobs/{id}/notes`): `module` and `path` as
+    /// in [`Endpoint`], `label` names it in errors and logs (the route template, without ids).
+    ///
+    /// Errors: as [`Client::get`].
+    pub(crate) async fn get_path<T: DeserializeOwned>(
+        &self,
+        module: &str,
+        path: &str,
+        label: &str,
+        query: &[(&str, String)],
+    ) -> Result<T, ApiError> {
+        let url = self.url_for(module, path, label)?;
+        let body = self
+            .with_retries(label, ApiError::is_retryable, || {
+                self.send_once(reqwest::Method::GET, label, &url, query, None)
+            })
+            .await?;
+        decode_body(label, &body)
+    }
+
+    /// One POST of a JSON body with auth and budget, retried only as `retry` allows (a POST is
+    /// not idempotent: see [`PostRetry`]).
+    ///
+    /// Errors: as [`Client::get`].
+    pub(crate) async fn post_json<T: DeserializeOwned>(
+        &self,
+        module: &str,
+        path: &str,
+        label: &str,
+        body: &serde_json::Value,
+        retry: PostRetry,
+    ) -> Result<T, ApiError> {
+        let url = self.url_for(module, path, label)?;
+        let when = move |e: &ApiError| match retry {
+            PostRetry::OnlyWhenNotProcessed => e.was_not_processed(),
+        };
+        let answer = self
+            .with_retries(label, when, || {
+                self.send_once(reqwest::Method::POST, label, &url, &[], Some(body))
+            })
+            .await?;
+        decode_body(label, &answer)
+    }
+
+    /// Runs `call` with the client's backoff while `when` says the error is worth another try;
+    /// a 429's `Retry-After` replaces the planned wait.
+    async fn with_retries<F, Fut>(
+        &self,
+        label: &str,
+        when: impl FnMut(&ApiError) -> bool,
+        call: F,
+    ) -> Result<Vec<u8>, ApiError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<u8>, ApiError>>,
+    {
         let cfg = &self.inner.config;
         let backoff = ExponentialBuilder::default()
             .with_min_delay(cfg.min_backoff)
             .with_max_delay(Duration::from_secs(20))
             .with_max_times(cfg.max_retries)
             .with_jitter();
-        let body = (|| self.get_once(endpoint, &url, query))
-            .retry(backoff)
-            .when(ApiError::is_retryable)
+        call.retry(backoff)
+            .when(when)
             .adjust(|err, planned| match err {
                 ApiError::Status { retry_after: Some(wait), .. } => Some(*wait),
                 _ => planned,
             })
             .notify(|err, wait| {
-                tracing::warn!(error = %err, wait_ms = wait.as_millis() as u64, "retrying ServiceTitan request");
+                tracing::warn!(endpoint = label, error = %err, wait_ms = wait.as_millis() as u64, "retrying ServiceTitan request");
             })
-            .await?;
-        let de = &mut serde_json::Deserializer::from_slice(&body);
-        serde_path_to_error::deserialize(de).map_err(|e| ApiError::Decode {
-            endpoint: endpoint.to_string(),
-            path: e.path().to_string(),
-            message: e.inner().to_string(),
-        })
+            .await
     }
 
     /// One try, plus one more with a new token on 401.
-    async fn get_once(
+    async fn send_once(
         &self,
-        endpoint: Endpoint,
+        method: reqwest::Method,
+        label: &str,
         url: &Url,
         query: &[(&str, String)],
+        body: Option<&serde_json::Value>,
     ) -> Result<Vec<u8>, ApiError> {
+        let endpoint = label;
         let mut renewed = false;
         loop {
             let token = self.bearer(renewed).await?;
@@ -497,19 +683,20 @@ impl Client {
                 .counters
                 .api_calls
                 .fetch_add(1, Ordering::Relaxed);
-            let response = self
+            let mut request = self
                 .inner
                 .http
-                .get(url.clone())
+                .request(method.clone(), url.clone())
                 .query(query)
                 .bearer_auth(token.expose_secret())
-                .header("ST-App-Key", self.inner.config.app_key.expose_secret())
-                .send()
-                .await
-                .map_err(|source| ApiError::Transport {
-                    endpoint: endpoint.to_string(),
-                    source,
-                })?;
+                .header("ST-App-Key", self.inner.config.app_key.expose_secret());
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let response = request.send().await.map_err(|source| ApiError::Transport {
+                endpoint: endpoint.to_string(),
+                source,
+            })?;
             let status = response.status();
             if status.is_success() {
                 return response
@@ -635,6 +822,23 @@ impl Client {
         }
         self.get(endpoint, &q).await
     }
+}
+
+/// When a POST may be retried inside the client (a POST is not idempotent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PostRetry {
+    /// Only failures where ServiceTitan certainly did not act ([`ApiError::was_not_processed`]):
+    /// 429 and connection failures; 401 is retried once with a new token as for every request.
+    OnlyWhenNotProcessed,
+}
+
+fn decode_body<T: DeserializeOwned>(label: &str, body: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| ApiError::Decode {
+        endpoint: label.to_owned(),
+        path: e.path().to_string(),
+        message: e.inner().to_string(),
+    })
 }
 
 /// `Retry-After` as seconds or an HTTP date (RFC 9110 §10.2.3); a date in the past means 0.

@@ -6,7 +6,10 @@
 //! `ids=` lookups. What does not: mapping to opportunities (crate `opportunity`), storage, sync
 //! policy. Sources: `../shared/servicetitan/API-NOTES.md` and the OpenAPI exports beside it.
 
+pub mod notes;
+pub mod webhook;
 pub mod wire;
+pub mod wire_more;
 
 #[cfg(feature = "client")]
 pub mod client;

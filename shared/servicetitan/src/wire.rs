@@ -8,6 +8,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use crate::wire_more::*;
+
 /// A ServiceTitan record id (int64 in every spec).
 pub type Id = i64;
 
@@ -471,4 +473,143 @@ pub struct JobType {
     pub created_on: DateTime<Utc>,
     /// Last modified (UTC).
     pub modified_on: DateTime<Utc>,
+}
+
+/// `Telecom.V3.CallReasonModel`: why the customer called.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallReason {
+    /// Id.
+    pub id: Id,
+    /// Name, e.g. "No Heat"; details key `reason:name`.
+    pub name: Option<String>,
+    /// Whether this reason marks the call as a lead.
+    #[serde(default)]
+    pub lead: Option<bool>,
+    /// Active.
+    #[serde(default)]
+    pub active: Option<bool>,
+}
+
+/// `Telecom.V3.CallAgentModel`: the CSR who took the call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallAgent {
+    /// Employee id.
+    pub id: Id,
+    /// Name; details key `agent:name`.
+    pub name: Option<String>,
+    /// Id in an external call center, when the agent is external.
+    #[serde(default)]
+    pub external_id: Option<Id>,
+}
+
+/// `Module.Telecom.Shared.TagResponseModel`: a tag on a call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallTag {
+    /// Tag type id.
+    pub id: Id,
+    /// Tag type name; details key `tags:#:typeName`.
+    pub type_name: Option<String>,
+}
+
+/// `Telecom.V3.JobTypeModel`: the job type booked from a call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallJobType {
+    /// Job type id.
+    pub id: Id,
+    /// Name.
+    pub name: Option<String>,
+    /// Last modified (UTC).
+    #[serde(default)]
+    pub modified_on: Option<DateTime<Utc>>,
+}
+
+/// `Telecom.V3.CallModelResponse` (`leadCall` of a v3 call): the call itself. API-NOTES §7.9.
+///
+/// `direction` (`Inbound`, `Outbound`) and `callType` (`Abandoned`, `Unbooked`, `Excused`,
+/// `Booked`, `NotLead`; `null` until classified and always for outbound calls) are kept as text
+/// so that a value added by ServiceTitan later does not reject the call; compare them
+/// case-insensitively. The nested `{id, name}` references are required in the spec but null on
+/// real abandoned or unknown-caller calls (samples/calls-v3-page.json), hence `Option`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LeadCall {
+    /// The call id: the Inbound Call opportunity's External ID.
+    pub id: Id,
+    /// Created (UTC); External Created At.
+    pub created_on: DateTime<Utc>,
+    /// Last modified (UTC); External Updated At.
+    pub modified_on: DateTime<Utc>,
+    /// When the call was received (UTC).
+    pub received_on: DateTime<Utc>,
+    /// Active.
+    #[serde(default)]
+    pub active: Option<bool>,
+    /// .NET TimeSpan text, `[d.]hh:mm:ss[.fffffff]`, e.g. `00:04:17` (API-NOTES §7.9, MED).
+    pub duration: Option<String>,
+    /// Caller's number as the telephony provider reported it (any format).
+    pub from: String,
+    /// Called number.
+    pub to: String,
+    /// `Inbound` or `Outbound`.
+    pub direction: String,
+    /// `Abandoned`, `Unbooked`, `Excused`, `Booked`, `NotLead`, or `None` (not classified).
+    #[serde(default)]
+    pub call_type: Option<String>,
+    /// Call reason.
+    #[serde(default)]
+    pub reason: Option<CallReason>,
+    /// Recording URL.
+    #[serde(default)]
+    pub recording_url: Option<String>,
+    /// Voicemail URL.
+    #[serde(default)]
+    pub voice_mail_url: Option<String>,
+    /// The user who created the call record.
+    #[serde(default)]
+    pub created_by: Option<NamedRef>,
+    /// The ServiceTitan customer, when the caller is known: External Contact ID.
+    #[serde(default)]
+    pub customer: Option<NamedRef>,
+    /// Marketing campaign (tracking number).
+    #[serde(default)]
+    pub campaign: Option<NamedRef>,
+    /// The agent (CSR).
+    #[serde(default)]
+    pub agent: Option<CallAgent>,
+    /// Telephony provider id.
+    #[serde(default)]
+    pub sid: Option<String>,
+    /// Tags (nullable in the spec).
+    #[serde(default)]
+    pub tags: Option<Vec<CallTag>>,
+}
+
+/// `Telecom.V3.CallResponse` (`GET /telecom/v3/tenant/{tenant}/calls`, and the `call` of the
+/// `tn.tlc.call-completed` / `tn.tlc.call-updated` webhooks). API-NOTES §7.9.
+///
+/// `id` is the *bundle* id; the call itself, with its own id, is `lead_call`. The two are equal in
+/// the samples but nothing documents that they always are.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallResponse {
+    /// Bundle id.
+    pub id: Id,
+    /// Number of the job booked from this call (null when none was booked).
+    #[serde(default)]
+    pub job_number: Option<String>,
+    /// Project (0 or null when none).
+    #[serde(default)]
+    pub project_id: Option<Id>,
+    /// Business unit of the booked job.
+    #[serde(default)]
+    pub business_unit: Option<NamedRef>,
+    /// Job type of the booked job.
+    #[serde(default, rename = "type")]
+    pub job_type: Option<CallJobType>,
+    /// The call.
+    pub lead_call: LeadCall,
 }

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
-use servicetitan::wire::{BusinessUnit, Customer, CustomerContact, Id, Job, JobType, Location};
+use servicetitan::wire::Id;
 
 use crate::dataset::{Dataset, Record, Resource, Store};
 use crate::error::SandboxError;
@@ -27,6 +27,7 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/records/{resource}/{id}", post(patch_record))
         .route("/faults", post(add_fault).delete(clear_faults))
         .route("/tokens/expire", post(expire_tokens))
+        .merge(crate::webhooks::router())
 }
 
 /// `POST /__admin/faults` with `{"status": 503, "times": 2, "latencyMs": 0,
@@ -71,14 +72,7 @@ async fn reset(State(s): State<Arc<Shared>>) -> Response {
 async fn load_fixture(State(s): State<Arc<Shared>>, body: String) -> Response {
     match Dataset::from_fixture_json(&body) {
         Ok(data) => {
-            let counts = serde_json::json!({
-                "jobs": data.jobs.len(),
-                "customers": data.customers.len(),
-                "contacts": data.contacts.len(),
-                "locations": data.locations.len(),
-                "businessUnits": data.business_units.len(),
-                "jobTypes": data.job_types.len(),
-            });
+            let counts = data.counts();
             *s.write() = Store::new(data);
             tracing::info!(%counts, "sandbox fixture loaded");
             Json(counts).into_response()
@@ -97,7 +91,10 @@ async fn patch_record(
     let Some(res) = Resource::parse(&resource) else {
         return admin_error(
             StatusCode::NOT_FOUND,
-            format!("unknown resource '{resource}'; use jobs, customers, contacts, locations, businessUnits or jobTypes"),
+            format!(
+                "unknown resource '{resource}'; use one of {}",
+                crate::dataset::FIXTURE_KEYS.join(", ")
+            ),
         );
     };
     let Ok(id) = id.parse::<Id>() else {
@@ -108,14 +105,7 @@ async fn patch_record(
         Err(e) => return admin_error(StatusCode::BAD_REQUEST, format!("body is not JSON: {e}")),
     };
     let mut store = s.write();
-    let result = match res {
-        Resource::Jobs => patch_in::<Job>(&mut store, res, id, &patch),
-        Resource::Customers => patch_in::<Customer>(&mut store, res, id, &patch),
-        Resource::Contacts => patch_in::<CustomerContact>(&mut store, res, id, &patch),
-        Resource::Locations => patch_in::<Location>(&mut store, res, id, &patch),
-        Resource::BusinessUnits => patch_in::<BusinessUnit>(&mut store, res, id, &patch),
-        Resource::JobTypes => patch_in::<JobType>(&mut store, res, id, &patch),
-    };
+    let result = res.patch(&mut store, id, &patch);
     match result {
         Ok(Some(v)) => Json(v).into_response(),
         Ok(None) => admin_error(
@@ -127,7 +117,7 @@ async fn patch_record(
 }
 
 /// Applies `patch` to record `id` of `T`; `Ok(None)` when there is no such record.
-fn patch_in<T: Record>(
+pub(crate) fn patch_in<T: Record>(
     store: &mut Store,
     res: Resource,
     id: Id,

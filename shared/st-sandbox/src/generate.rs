@@ -18,6 +18,8 @@ use servicetitan::wire::{
 use crate::config::SandboxConfig;
 use crate::dataset::Dataset;
 
+mod more;
+
 /// Placeholder e-mails offices type when the customer has none (SPEC.md §2 list, mixed case).
 pub(crate) const PLACEHOLDER_EMAILS: &[&str] = &[
     "noemail@servicetitan.com",
@@ -478,7 +480,9 @@ impl Generator {
             locations,
             business_units,
             job_types,
+            ..Dataset::default()
         };
+        self.related(&mut data);
         data.sort_by_id();
         data
     }

@@ -16,14 +16,18 @@ mod dataset;
 mod error;
 mod export;
 mod generate;
+mod notes;
 mod problem;
 mod query;
+mod resources;
 mod server;
+pub mod webhooks;
 
 pub use config::{SandboxConfig, DEFAULT_GRANTED_SCOPES};
 pub use dataset::Dataset;
 pub use error::SandboxError;
 pub use export::{decode_position, encode_position, RECENT_CHANGES_HOLD_BACK_SECS};
+pub use notes::{SandboxNote, API_USER_ID};
 pub use server::{RunningSandbox, Sandbox, ADMIN_PREFIX};
 
 /// Most ids one `ids=` / `customerIds=` filter may carry (API-NOTES §5.3).

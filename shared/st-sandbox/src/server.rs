@@ -50,6 +50,8 @@ pub(crate) struct Shared {
     counts: Mutex<BTreeMap<String, u64>>,
     total: AtomicU64,
     faults: Mutex<Vec<Fault>>,
+    /// Notes received (module `notes`).
+    pub(crate) notes: crate::notes::NoteBook,
 }
 
 /// An injected fault (admin `POST /__admin/faults`): the next `times` API requests matching
@@ -198,6 +200,7 @@ impl Sandbox {
             counts: Mutex::new(BTreeMap::new()),
             total: AtomicU64::new(0),
             faults: Mutex::new(Vec::new()),
+            notes: crate::notes::NoteBook::default(),
         });
         let app = router(shared.clone());
         let (stop, stopped) = oneshot::channel::<()>();
@@ -241,6 +244,11 @@ impl RunningSandbox {
     /// API requests since start or the last reset; token requests and admin calls excluded.
     pub fn total_requests(&self) -> u64 {
         self.shared.total()
+    }
+
+    /// Every note received through the notes endpoints, in order (also `GET /__admin/notes`).
+    pub fn notes(&self) -> Vec<crate::notes::SandboxNote> {
+        self.shared.notes.all()
     }
 
     /// Zeroes the counters.
@@ -320,6 +328,8 @@ fn router(shared: Arc<Shared>) -> Router {
             "/settings/v2/tenant/{tenant}/export/business-units",
             get(export::<BusinessUnit>),
         )
+        .merge(crate::notes::api_routes())
+        .merge(crate::resources::api_routes())
         .route_layer(middleware::from_fn_with_state(shared.clone(), api_guard))
         .route_layer(middleware::from_fn_with_state(shared.clone(), count_api));
     let token = Router::new()
@@ -328,7 +338,10 @@ fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .merge(api)
         .merge(token)
-        .nest(ADMIN_PREFIX, crate::admin::router())
+        .nest(
+            ADMIN_PREFIX,
+            crate::admin::router().merge(crate::notes::admin_routes()),
+        )
         .fallback(|| async { Problem::not_found("The requested resource was not found.") })
         .with_state(shared)
 }
@@ -380,7 +393,7 @@ fn required_scope(path: &str) -> Option<&'static str> {
         "customers" => "tn.crm.customers:r",
         "locations" => "tn.crm.locations:r",
         "business-units" => "tn.stt.businessunits:r",
-        _ => return None,
+        other => return crate::resources::required_scope(other),
     })
 }
 
@@ -532,7 +545,7 @@ fn json<T: Serialize>(v: T) -> Response {
 }
 
 /// Single record: `GET …/{resource}/{id}` (404 problem body when missing).
-async fn get_one<T: Record>(
+pub(crate) async fn get_one<T: Record>(
     State(s): State<Arc<Shared>>,
     Path(params): Path<Vec<(String, String)>>,
 ) -> Response {
@@ -553,7 +566,11 @@ async fn get_one<T: Record>(
 }
 
 /// Pages the rows of `T` that pass `q` and `extra`, in `q`'s sort order (API-NOTES §5.1).
-fn list_page<T: Record>(store: &Store, q: &ListQuery, extra: impl Fn(&T) -> bool) -> Page<T> {
+pub(crate) fn list_page<T: Record>(
+    store: &Store,
+    q: &ListQuery,
+    extra: impl Fn(&T) -> bool,
+) -> Page<T> {
     let rows = T::rows(&store.data);
     let index = T::index(store);
     let admit = |r: &&T| q.admits(*r) && extra(r);
@@ -624,9 +641,10 @@ fn list_page<T: Record>(store: &Store, q: &ListQuery, extra: impl Fn(&T) -> bool
     }
 }
 
-const STANDARD_SORT: &[SortField] = &[SortField::Id, SortField::ModifiedOn, SortField::CreatedOn];
+pub(crate) const STANDARD_SORT: &[SortField] =
+    &[SortField::Id, SortField::ModifiedOn, SortField::CreatedOn];
 
-fn respond<T: Serialize>(r: Result<T, Problem>) -> Response {
+pub(crate) fn respond<T: Serialize>(r: Result<T, Problem>) -> Response {
     match r {
         Ok(v) => json(v),
         Err(p) => p.into_response(),
@@ -805,7 +823,7 @@ async fn list_customer_contacts(
 }
 
 /// `GET …/export/{resource}` (API-NOTES §5.4): `from` / `continueFrom`, `includeRecentChanges`.
-async fn export<T: Record>(
+pub(crate) async fn export<T: Record>(
     State(s): State<Arc<Shared>>,
     Query(raw): Query<Vec<(String, String)>>,
 ) -> Response {

@@ -131,10 +131,30 @@ async fn responses_conform_to_the_openapi_schemas() {
     let jpm = Spec::load(&dir, "tenant-jpm-v2.json");
     let crm = Spec::load(&dir, "tenant-crm-v2.json");
     let settings = Spec::load(&dir, "tenant-settings-v2.json");
+    let dispatch = Spec::load(&dir, "tenant-dispatch-v2.json");
+    let sales = Spec::load(&dir, "tenant-salestech-v2.json");
+    let accounting = Spec::load(&dir, "tenant-accounting-v2.json");
+    let marketing = Spec::load(&dir, "tenant-marketing-v2.json");
+    let memberships = Spec::load(&dir, "tenant-memberships-v2.json");
 
     let cfg = small_config();
     let sb = start_generated(cfg.clone()).await;
     let api = Api::connect(&sb, &cfg).await;
+    let ids = sb.with_data(|d| {
+        (
+            d.appointments[0].id,
+            d.estimates[0].id,
+            d.zones[0].id,
+            d.employees[0].id,
+            d.technicians[0].id,
+            d.campaigns[0].id,
+            d.memberships[0].id,
+            d.membership_types[0].id,
+            d.recurring_services[0].id,
+        )
+    });
+    let (appointment, estimate, zone, employee, technician, campaign, membership, mtype, rservice) =
+        ids;
     let (job, customer, location, job_type, bu) = sb.with_data(|d| {
         let c = d
             .customers
@@ -283,6 +303,251 @@ async fn responses_conform_to_the_openapi_schemas() {
             "/tenant/{tenant}/export/business-units",
             "settings",
             "export/business-units".into(),
+            recent(),
+        ),
+        (
+            &jpm,
+            "/tenant/{tenant}/appointments",
+            "jpm",
+            "appointments".into(),
+            vec![("pageSize", "5000".into())],
+        ),
+        (
+            &jpm,
+            "/tenant/{tenant}/appointments/{id}",
+            "jpm",
+            format!("appointments/{appointment}"),
+            vec![],
+        ),
+        (
+            &jpm,
+            "/tenant/{tenant}/export/appointments",
+            "jpm",
+            "export/appointments".into(),
+            recent(),
+        ),
+        (
+            &jpm,
+            "/tenant/{tenant}/export/job-canceled-logs",
+            "jpm",
+            "export/job-canceled-logs".into(),
+            recent(),
+        ),
+        (
+            &jpm,
+            "/tenant/{tenant}/job-cancel-reasons",
+            "jpm",
+            "job-cancel-reasons".into(),
+            all(),
+        ),
+        (
+            &dispatch,
+            "/tenant/{tenant}/appointment-assignments",
+            "dispatch",
+            "appointment-assignments".into(),
+            all(),
+        ),
+        (
+            &dispatch,
+            "/tenant/{tenant}/export/appointment-assignments",
+            "dispatch",
+            "export/appointment-assignments".into(),
+            recent(),
+        ),
+        (
+            &dispatch,
+            "/tenant/{tenant}/zones",
+            "dispatch",
+            "zones".into(),
+            all(),
+        ),
+        (
+            &dispatch,
+            "/tenant/{tenant}/zones/{id}",
+            "dispatch",
+            format!("zones/{zone}"),
+            vec![],
+        ),
+        (
+            &sales,
+            "/tenant/{tenant}/estimates",
+            "sales",
+            "estimates".into(),
+            all(),
+        ),
+        (
+            &sales,
+            "/tenant/{tenant}/estimates/{id}",
+            "sales",
+            format!("estimates/{estimate}"),
+            vec![],
+        ),
+        (
+            &sales,
+            "/tenant/{tenant}/estimates/export",
+            "sales",
+            "estimates/export".into(),
+            recent(),
+        ),
+        (
+            &accounting,
+            "/tenant/{tenant}/invoices",
+            "accounting",
+            "invoices".into(),
+            vec![("activeState", "All".into()), ("pageSize", "5000".into())],
+        ),
+        (
+            &accounting,
+            "/tenant/{tenant}/export/invoices",
+            "accounting",
+            "export/invoices".into(),
+            recent(),
+        ),
+        (
+            &settings,
+            "/tenant/{tenant}/tag-types",
+            "settings",
+            "tag-types".into(),
+            all(),
+        ),
+        (
+            &settings,
+            "/tenant/{tenant}/export/tag-types",
+            "settings",
+            "export/tag-types".into(),
+            recent(),
+        ),
+        (
+            &settings,
+            "/tenant/{tenant}/employees",
+            "settings",
+            "employees".into(),
+            all(),
+        ),
+        (
+            &settings,
+            "/tenant/{tenant}/employees/{id}",
+            "settings",
+            format!("employees/{employee}"),
+            vec![],
+        ),
+        (
+            &settings,
+            "/tenant/{tenant}/export/employees",
+            "settings",
+            "export/employees".into(),
+            recent(),
+        ),
+        (
+            &settings,
+            "/tenant/{tenant}/technicians",
+            "settings",
+            "technicians".into(),
+            all(),
+        ),
+        (
+            &settings,
+            "/tenant/{tenant}/technicians/{id}",
+            "settings",
+            format!("technicians/{technician}"),
+            vec![],
+        ),
+        (
+            &settings,
+            "/tenant/{tenant}/export/technicians",
+            "settings",
+            "export/technicians".into(),
+            recent(),
+        ),
+        (
+            &marketing,
+            "/tenant/{tenant}/campaigns",
+            "marketing",
+            "campaigns".into(),
+            all(),
+        ),
+        (
+            &marketing,
+            "/tenant/{tenant}/campaigns/{id}",
+            "marketing",
+            format!("campaigns/{campaign}"),
+            vec![],
+        ),
+        (
+            &memberships,
+            "/tenant/{tenant}/memberships",
+            "memberships",
+            "memberships".into(),
+            all(),
+        ),
+        (
+            &memberships,
+            "/tenant/{tenant}/memberships/{id}",
+            "memberships",
+            format!("memberships/{membership}"),
+            vec![],
+        ),
+        (
+            &memberships,
+            "/tenant/{tenant}/export/memberships",
+            "memberships",
+            "export/memberships".into(),
+            recent(),
+        ),
+        (
+            &memberships,
+            "/tenant/{tenant}/membership-types",
+            "memberships",
+            "membership-types".into(),
+            all(),
+        ),
+        (
+            &memberships,
+            "/tenant/{tenant}/membership-types/{id}",
+            "memberships",
+            format!("membership-types/{mtype}"),
+            vec![],
+        ),
+        (
+            &memberships,
+            "/tenant/{tenant}/export/membership-types",
+            "memberships",
+            "export/membership-types".into(),
+            recent(),
+        ),
+        (
+            &memberships,
+            "/tenant/{tenant}/recurring-services",
+            "memberships",
+            "recurring-services".into(),
+            all(),
+        ),
+        (
+            &memberships,
+            "/tenant/{tenant}/recurring-services/{id}",
+            "memberships",
+            format!("recurring-services/{rservice}"),
+            vec![],
+        ),
+        (
+            &memberships,
+            "/tenant/{tenant}/export/recurring-services",
+            "memberships",
+            "export/recurring-services".into(),
+            recent(),
+        ),
+        (
+            &memberships,
+            "/tenant/{tenant}/recurring-service-events",
+            "memberships",
+            "recurring-service-events".into(),
+            vec![("pageSize", "5000".into())],
+        ),
+        (
+            &memberships,
+            "/tenant/{tenant}/export/recurring-service-events",
+            "memberships",
+            "export/recurring-service-events".into(),
             recent(),
         ),
     ];

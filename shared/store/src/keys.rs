@@ -23,6 +23,12 @@ pub const GSI2_SK: &str = "gsi2sk";
 pub const GSI1: &str = "gsi1";
 /// Index name of all integrations (sparse, all attributes).
 pub const GSI2: &str = "gsi2";
+/// Index name of contact → opportunities, newest first (sparse, keys only; see `notes`).
+pub const GSI3: &str = "gsi3";
+/// GSI `gsi3` partition key attribute: the opportunity's `contactId`.
+pub const GSI3_PK: &str = "contactId";
+/// GSI `gsi3` sort key attribute: the opportunity's sortable `externalUpdatedAt`.
+pub const GSI3_SK: &str = "externalUpdatedAt";
 /// TTL attribute (epoch seconds, N) for items that expire (note claims, leases).
 pub const TTL: &str = "ttl";
 /// Item kind attribute (`integration`, `progress`, `contact`, `lookup`, `opportunity`).

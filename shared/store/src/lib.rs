@@ -18,6 +18,9 @@
 //! | e-mail lookup | `WS#<workspace>` | `EMAIL#<normalized email>` | |
 //! | phone lookup | `WS#<workspace>` | `PHONE#<E.164>` | |
 //! | customer → contact link | `WS#<workspace>` | `CUST#<customer id>` | |
+//! | lease | `WS#<workspace>` | `LEASE#<name>` | `owner`, `expiresAt` (epoch ms), `ttl` |
+//! | webhook claim | `WS#<workspace>` | `HOOK#<sha256(source, event id)>` | `state`, `token`, `expiresAt` (epoch ms), `ttl` (see module `webhooks`) |
+//! | note claim / outcome | `WS#<workspace>` | `NOTE#<event id>` | `state`, `owner`, `leaseUntil` (epoch ms), `ttl` (see module `notes`) |
 //! | opportunity | `WS#<workspace>` | `OPP#<model>#<external id>` | `gsi1pk = WS#<workspace>#CUST#<customer id>`, `gsi1sk = <its sk>` (only when it has an External Contact ID) |
 //!
 //! - Key schema: `pk` HASH, `sk` RANGE.
@@ -26,6 +29,9 @@
 //!   change finds its opportunities through an index, never a scan).
 //! - GSI `gsi2`: `gsi2pk` HASH, `gsi2sk` RANGE, projection `ALL`. Sparse: only integration
 //!   items carry `gsi2pk`, so [`Store::list_integrations`] is one Query.
+//! - GSI `gsi3`: `contactId` HASH, `externalUpdatedAt` RANGE, projection `KEYS_ONLY`. Sparse:
+//!   only opportunities have both attributes. Contact → its opportunities, newest first
+//!   ([`Store::contact_opportunities`], the note pusher's routing; see module `notes`).
 //! - TTL attribute `ttl` (epoch seconds, `N`), for items that expire (note claims, leases; none of
 //!   the items above set it).
 //! - Every item also has `entity` (`integration`, `progress`, `contact`, `lookup`,
@@ -34,11 +40,12 @@
 //! As a SAM resource:
 //!
 //! ```yaml
-//! AttributeDefinitions: [pk, sk, gsi1pk, gsi1sk, gsi2pk, gsi2sk]   # all AttributeType S
+//! AttributeDefinitions: [pk, sk, gsi1pk, gsi1sk, gsi2pk, gsi2sk, contactId, externalUpdatedAt]   # all S
 //! KeySchema: [{AttributeName: pk, KeyType: HASH}, {AttributeName: sk, KeyType: RANGE}]
 //! GlobalSecondaryIndexes:
 //!   - {IndexName: gsi1, KeySchema: [gsi1pk HASH, gsi1sk RANGE], Projection: {ProjectionType: KEYS_ONLY}}
 //!   - {IndexName: gsi2, KeySchema: [gsi2pk HASH, gsi2sk RANGE], Projection: {ProjectionType: ALL}}
+//!   - {IndexName: gsi3, KeySchema: [contactId HASH, externalUpdatedAt RANGE], Projection: {ProjectionType: KEYS_ONLY}}
 //! BillingMode: PAY_PER_REQUEST
 //! TimeToLiveSpecification: {AttributeName: ttl, Enabled: true}
 //! ```
@@ -82,13 +89,20 @@ mod contacts;
 pub mod embedded;
 mod error;
 pub mod keys;
+mod lease;
+mod notes;
 mod opportunities;
+mod opportunities_read;
 mod store;
+mod webhooks;
 
 pub use contacts::{Contact, ContactResolution, MatchedBy};
 pub use error::{BoxError, DynamoError, StoreError};
+pub use lease::Lease;
+pub use notes::{NoteClaim, NoteClaimOutcome, NoteRecord, NoteState, NOTE_RETENTION_DAYS, SK_NOTE};
 pub use opportunities::{
     content_hash, item_size, sortable_time, StoredOpportunity, UpsertFailure, UpsertReport,
     MAX_ITEM_BYTES,
 };
 pub use store::{aws_client, FeedProgress, Store, StoreStats};
+pub use webhooks::{sk_webhook, ClaimOutcome, WebhookClaim, WEBHOOK_CLAIM_RETENTION};

@@ -480,7 +480,7 @@ impl Store {
 
 type BoxedErr = crate::error::BoxError;
 
-fn decode_opportunity(
+pub(crate) fn decode_opportunity(
     workspace: &str,
     pk: &str,
     sk: &str,

@@ -16,7 +16,9 @@ use opportunity::Integration;
 use serde::{Deserialize, Serialize};
 use tracing::{debug, info, instrument, warn};
 
-use crate::keys::{self, GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK, PK, SK, TTL};
+use crate::keys::{
+    self, GSI1, GSI1_PK, GSI1_SK, GSI2, GSI2_PK, GSI2_SK, GSI3, GSI3_PK, GSI3_SK, PK, SK, TTL,
+};
 use crate::StoreError;
 
 /// An item as the SDK sees it.
@@ -48,6 +50,7 @@ impl std::fmt::Debug for Store {
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     item_writes: AtomicU64,
+    pub(crate) lease_writes: AtomicU64,
     write_requests: AtomicU64,
     read_requests: AtomicU64,
 }
@@ -59,6 +62,9 @@ pub struct StoreStats {
     /// Items put, updated or deleted by successful write requests; every item of a transaction
     /// counts. Conditional failures and cancelled transactions write nothing and are not counted.
     pub item_writes: u64,
+    /// Lease items taken or given back (bookkeeping of invocations, not synced data; see
+    /// [`Store::acquire_lease`]). Not part of `item_writes`.
+    pub lease_writes: u64,
     /// Write requests sent (PutItem, UpdateItem, TransactWriteItems), successful or not.
     pub write_requests: u64,
     /// Read requests sent: each GetItem, each Query page, each BatchGetItem call.
@@ -107,6 +113,7 @@ impl Store {
     pub fn stats(&self) -> StoreStats {
         StoreStats {
             item_writes: self.counters.item_writes.load(Ordering::Relaxed),
+            lease_writes: self.counters.lease_writes.load(Ordering::Relaxed),
             write_requests: self.counters.write_requests.load(Ordering::Relaxed),
             read_requests: self.counters.read_requests.load(Ordering::Relaxed),
         }
@@ -142,7 +149,7 @@ impl Store {
                 .table_name(&table)
                 .billing_mode(BillingMode::PayPerRequest)
                 .set_attribute_definitions(Some(
-                    [PK, SK, GSI1_PK, GSI1_SK, GSI2_PK, GSI2_SK]
+                    [PK, SK, GSI1_PK, GSI1_SK, GSI2_PK, GSI2_SK, GSI3_PK, GSI3_SK]
                         .into_iter()
                         .map(|name| {
                             AttributeDefinition::builder()
@@ -156,6 +163,7 @@ impl Store {
                 .set_key_schema(Some(key_schema(PK, SK)?))
                 .global_secondary_indexes(gsi(GSI1, GSI1_PK, GSI1_SK, ProjectionType::KeysOnly)?)
                 .global_secondary_indexes(gsi(GSI2, GSI2_PK, GSI2_SK, ProjectionType::All)?)
+                .global_secondary_indexes(gsi(GSI3, GSI3_PK, GSI3_SK, ProjectionType::KeysOnly)?)
                 .send()
                 .await;
             match created {
@@ -169,6 +177,7 @@ impl Store {
                 Err(e) => return Err(StoreError::sdk("CreateTable", None, &table, e)),
             }
         }
+        self.ensure_contact_index().await?;
         let deadline = tokio::time::Instant::now() + ACTIVE_WAIT;
         loop {
             match self.describe_status().await? {
@@ -221,12 +230,17 @@ impl Store {
             });
         }
         let mut active = desc.table_status() == Some(&TableStatus::Active);
-        for want in [GSI1, GSI2] {
+        for want in [GSI1, GSI2, GSI3] {
             let Some(index) = desc
                 .global_secondary_indexes()
                 .iter()
                 .find(|g| g.index_name() == Some(want))
             else {
+                if want == GSI3 {
+                    // Tables made before gsi3 get it from `ensure_contact_index`.
+                    active = false;
+                    continue;
+                }
                 return Err(StoreError::Table {
                     table,
                     reason: format!("global secondary index `{want}` is missing"),

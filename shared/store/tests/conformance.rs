@@ -90,6 +90,7 @@ macro_rules! conformance {
 conformance!(
     everywhere: [
         table_creation_is_idempotent,
+        leases_exclude_other_owners_until_expiry,
         integrations_put_get_list,
         workspace_isolation,
         progress_put_get,

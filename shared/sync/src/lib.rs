@@ -8,12 +8,18 @@
 //! `servicetitan`), item layout (crate `store`), mapping rules (crate `opportunity`), event
 //! parsing (the function crates).
 
+mod engine;
 mod error;
 mod jobs;
+#[cfg(feature = "lambda")]
+pub mod lambda;
+pub mod metrics;
+pub mod push;
 pub mod runner;
 
+pub use engine::Feed;
 pub use error::SyncError;
-pub use jobs::{sync_jobs, JOBS_FEED};
+pub use jobs::{is_polled, sync_jobs, sync_memberships, sync_model, JOBS_FEED, MEMBERSHIPS_FEED};
 
 use std::time::Instant;
 

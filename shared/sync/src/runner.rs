@@ -13,7 +13,7 @@ use store::Store;
 use tracing::{error, info};
 
 use crate::error::Ctx;
-use crate::{sync_jobs, SyncError, SyncOptions, SyncReport};
+use crate::{is_polled, sync_model, SyncError, SyncOptions, SyncReport};
 
 /// Platform-wide settings of the ServiceTitan side, read once at cold start.
 #[derive(Clone)]
@@ -142,6 +142,9 @@ pub struct IntegrationOutcome {
     pub error: Option<String>,
     /// Whether the error may go away by itself.
     pub retryable: bool,
+    /// True when another invocation held the integration's lease, so this run left it alone.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub skipped: bool,
 }
 
 /// A scheduled run's summary (the poll Lambdas' result).
@@ -154,28 +157,53 @@ pub struct RunSummary {
     pub succeeded: usize,
     /// Those that failed.
     pub failed: usize,
+    /// Those skipped because another invocation held their lease.
+    pub skipped: usize,
     /// One entry per integration.
     pub outcomes: Vec<IntegrationOutcome>,
 }
 
-/// Sync `model` for every active integration of `shard` that has the model enabled, one after
-/// the other. Per-integration failures are logged and reported, not returned.
+/// What one scheduled run is: which model, which shard, who runs it and when.
+#[derive(Debug, Clone, Copy)]
+pub struct Run<'a> {
+    /// The polled model (`job` or `membership`).
+    pub model: Model,
+    /// This rule's shard of the integrations.
+    pub shard: Shard,
+    /// The lease owner: the invocation's request id, or any id unique to this run.
+    pub owner: &'a str,
+    /// The run's clock reading (UTC): stamps writes and lease expiry.
+    pub now: DateTime<Utc>,
+}
+
+/// How long a sync holds its integration's lease (SPEC.md §3 "Concurrency"): the longest a
+/// Lambda invocation can run, so a crashed invocation blocks the next one at most this long.
+pub const LEASE_DURATION: chrono::Duration = chrono::Duration::minutes(15);
+
+/// Sync `run.model` for every active integration of `run.shard` that has the model enabled, one
+/// after the other, each under its lease `sync:<model>` taken for `run.owner` (the invocation's request id,
+/// or any id unique to this run). An integration whose lease another run holds is skipped and
+/// counted. Per-integration failures are logged and reported, not returned.
 ///
 /// Errors: [`SyncError::Store`] only when the integrations cannot be listed; [`SyncError::Config`]
-/// for a model this engine does not poll yet.
+/// for a model that is not polled (`inbound_call`).
 pub async fn run_scheduled(
     store: &Store,
     secrets: &impl SecretSource,
     platform: &Platform,
-    model: Model,
-    shard: Shard,
-    now: DateTime<Utc>,
+    run: &Run<'_>,
     opts: &SyncOptions,
 ) -> Result<RunSummary, SyncError> {
-    if model != Model::Job {
+    let Run {
+        model,
+        shard,
+        owner,
+        now,
+    } = *run;
+    if !is_polled(model) {
         return Err(SyncError::Config {
             workspace: "*".into(),
-            message: format!("polling the {model} model is not available yet"),
+            message: format!("the {model} model is not polled (it arrives through the webhook)"),
         });
     }
     let integrations = store.list_integrations().await.ws("*")?;
@@ -186,11 +214,38 @@ pub async fn run_scheduled(
             && shard.contains(&i.workspace_id)
     }) {
         summary.integrations += 1;
+        let ws = integration.workspace_id.as_str();
+        let lease = match store
+            .acquire_lease(ws, &format!("sync:{model}"), owner, now, LEASE_DURATION)
+            .await
+        {
+            Ok(Some(lease)) => lease,
+            Ok(None) => {
+                info!(
+                    workspace = ws,
+                    "another invocation is syncing this integration; skipped"
+                );
+                summary.skipped += 1;
+                summary.outcomes.push(IntegrationOutcome {
+                    workspace_id: ws.to_owned(),
+                    report: None,
+                    error: None,
+                    retryable: false,
+                    skipped: true,
+                });
+                continue;
+            }
+            Err(e) => Err(e).ws(ws)?,
+        };
         let result = async {
             let client = client_for(integration, secrets, platform).await?;
-            sync_jobs(&client, store, integration, now, opts).await
+            sync_model(model, &client, store, integration, now, opts).await
         }
         .await;
+        if let Err(e) = store.release_lease(&lease).await {
+            // It expires by itself; the next run may start a little later.
+            error!(workspace = ws, error = %e, "releasing the sync lease failed");
+        }
         match result {
             Ok(report) => {
                 summary.succeeded += 1;
@@ -199,6 +254,7 @@ pub async fn run_scheduled(
                     report: Some(report),
                     error: None,
                     retryable: false,
+                    skipped: false,
                 });
             }
             Err(e) => {
@@ -209,6 +265,7 @@ pub async fn run_scheduled(
                     report: None,
                     retryable: e.is_retryable(),
                     error: Some(e.to_string()),
+                    skipped: false,
                 });
             }
         }

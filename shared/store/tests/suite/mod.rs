@@ -12,6 +12,9 @@ use opportunity::{
 use serde_json::json;
 use store::{FeedProgress, MatchedBy, Store, StoreError};
 
+mod lease;
+pub use lease::*;
+
 pub fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2024, 5, 1, 12, 0, 0).unwrap()
 }
@@ -29,6 +32,8 @@ pub fn integration(workspace: &str) -> Integration {
         poll_interval_minutes: 15,
         status: IntegrationStatus::Active,
         activated_at: t0() + Duration::nanoseconds(123_456_789),
+        push: opportunity::PushSettings::default(),
+        resources: Default::default(),
     }
 }
 

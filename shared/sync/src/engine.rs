@@ -1,0 +1,1244 @@
+//! The engine both models share (SPEC.md §3): read each export feed of the model from its saved
+//! token, turn every page into the set of base records it affects, rebuild those opportunities
+//! from the current state of all their records, write them, and only then commit the page's
+//! token.
+//!
+//! # Never one request per record
+//!
+//! ServiceTitan has no "many jobs" filter for appointments, estimates or invoices (`jobId` takes
+//! one job), so a page of jobs cannot ask for "their appointments" in one call. The engine
+//! therefore learns the related records' ids and fetches them with the `ids=` filters (≤ 50 per
+//! call):
+//!
+//! - from the change feeds of the related resources themselves (a new estimate arrives in the
+//!   estimates feed, which marks its job affected and brings the row along);
+//! - from the previous build of the opportunity (its details list `appointments:#:id`,
+//!   `estimates:#:id`, `invoices:#:id`...; the stored opportunities of a page are read in one
+//!   batched store read);
+//! - from ids the base record carries (a job's first/last appointment and invoice; a
+//!   membership's cancellation invoices).
+//!
+//! Assignments come by `appointmentIds=` and recurring services by `membershipIds=` (comma
+//! lists, ≤ 50), which do exist. Reference data (business units, job types, campaigns, tag
+//! types, zones, employees, technicians, cancel reasons, membership types) is read once per run
+//! and reused ([`Reference`]). Job canceled logs have no `ids=` lookup; a job's log is carried
+//! over from its previous build (logs are immutable) and new ones arrive through their feed.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use opportunity::{
+    map_job, map_membership, ContactCandidate, Details, Integration, JobBundle, MapError,
+    MappingConfig, MembershipBundle, Model, Opportunity, Resource, ResourceSelection,
+};
+use serde::de::DeserializeOwned;
+use servicetitan::client::{decode_rows, endpoints, Client, Endpoint};
+use servicetitan::{
+    Appointment, AppointmentAssignment, BusinessUnit, Campaign, Customer, CustomerContact,
+    Employee, Estimate, Id, Invoice, Job, JobCancelReason, JobCanceledLog, JobType, Location,
+    Membership, MembershipType, RecurringService, RecurringServiceEvent, TagType, Technician, Zone,
+};
+use store::{FeedProgress, Store, StoredOpportunity};
+use tracing::{info, warn};
+
+use crate::error::Ctx;
+use crate::{SyncError, SyncOptions, SyncReport};
+
+/// One export feed a model reads. The progress key is `<model>:<resource>` (`job:estimates`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Feed {
+    /// `export/jobs` (job model base).
+    Jobs,
+    /// `export/appointments`.
+    Appointments,
+    /// `export/appointment-assignments`.
+    AppointmentAssignments,
+    /// `estimates/export`.
+    Estimates,
+    /// `export/invoices`, rows with a job.
+    JobInvoices,
+    /// `export/job-canceled-logs`.
+    JobCanceledLogs,
+    /// `export/memberships` (membership model base).
+    Memberships,
+    /// `export/recurring-services`.
+    RecurringServices,
+    /// `export/recurring-service-events`.
+    RecurringServiceEvents,
+    /// `export/invoices`, rows with a membership.
+    MembershipInvoices,
+}
+
+impl Feed {
+    /// The store progress key (`PROGRESS#<key>`).
+    pub fn progress_key(self) -> &'static str {
+        match self {
+            Feed::Jobs => "job:jobs",
+            Feed::Appointments => "job:appointments",
+            Feed::AppointmentAssignments => "job:appointment-assignments",
+            Feed::Estimates => "job:estimates",
+            Feed::JobInvoices => "job:invoices",
+            Feed::JobCanceledLogs => "job:job-canceled-logs",
+            Feed::Memberships => "membership:memberships",
+            Feed::RecurringServices => "membership:recurring-services",
+            Feed::RecurringServiceEvents => "membership:recurring-service-events",
+            Feed::MembershipInvoices => "membership:invoices",
+        }
+    }
+
+    fn endpoint(self) -> Endpoint {
+        match self {
+            Feed::Jobs => endpoints::EXPORT_JOBS,
+            Feed::Appointments => endpoints::EXPORT_APPOINTMENTS,
+            Feed::AppointmentAssignments => endpoints::EXPORT_APPOINTMENT_ASSIGNMENTS,
+            Feed::Estimates => endpoints::EXPORT_ESTIMATES,
+            Feed::JobInvoices | Feed::MembershipInvoices => endpoints::EXPORT_INVOICES,
+            Feed::JobCanceledLogs => endpoints::EXPORT_JOB_CANCELED_LOGS,
+            Feed::Memberships => endpoints::EXPORT_MEMBERSHIPS,
+            Feed::RecurringServices => endpoints::EXPORT_RECURRING_SERVICES,
+            Feed::RecurringServiceEvents => endpoints::EXPORT_RECURRING_SERVICE_EVENTS,
+        }
+    }
+
+    /// The feeds `model` reads with `selection`, base feed first: only selected resources are
+    /// requested from ServiceTitan (SPEC.md §2).
+    pub fn for_model(model: Model, selection: &ResourceSelection) -> Vec<Feed> {
+        let uses = |r| selection.uses(model, r);
+        let mut feeds = Vec::new();
+        match model {
+            Model::Job => {
+                feeds.push(Feed::Jobs);
+                if uses(Resource::Appointments) {
+                    feeds.push(Feed::Appointments);
+                }
+                if uses(Resource::AppointmentAssignments) {
+                    feeds.push(Feed::AppointmentAssignments);
+                }
+                if uses(Resource::Estimates) {
+                    feeds.push(Feed::Estimates);
+                }
+                if uses(Resource::Invoices) {
+                    feeds.push(Feed::JobInvoices);
+                }
+                if uses(Resource::CancelReasons) {
+                    feeds.push(Feed::JobCanceledLogs);
+                }
+            }
+            Model::Membership => {
+                feeds.push(Feed::Memberships);
+                if uses(Resource::RecurringServices) {
+                    feeds.push(Feed::RecurringServices);
+                }
+                if uses(Resource::RecurringServiceEvents) {
+                    feeds.push(Feed::RecurringServiceEvents);
+                }
+                if uses(Resource::Invoices) {
+                    feeds.push(Feed::MembershipInvoices);
+                }
+            }
+            Model::InboundCall => {}
+        }
+        feeds
+    }
+}
+
+/// The first `from` of a new integration: the date `backfill_days` before activation (UTC), as
+/// the export feeds accept it (API-NOTES §5.4: `from` may be a plain date).
+pub(crate) fn initial_from(integration: &Integration, backfill_days: i64) -> String {
+    let start = integration.activated_at - chrono::Duration::days(backfill_days);
+    start.format("%Y-%m-%d").to_string()
+}
+
+/// Reference data, each list read at most once per run (on first need) and reused for every
+/// page (SPEC.md §3). Inactive rows are read too (`active=Any`): old records still point at them.
+#[derive(Default)]
+pub(crate) struct Reference {
+    business_units: Option<HashMap<Id, BusinessUnit>>,
+    job_types: Option<HashMap<Id, JobType>>,
+    campaigns: Option<HashMap<Id, Campaign>>,
+    tag_types: Option<HashMap<Id, TagType>>,
+    zones: Option<HashMap<Id, Zone>>,
+    employees: Option<HashMap<Id, Employee>>,
+    technicians: Option<HashMap<Id, Technician>>,
+    cancel_reasons: Option<HashMap<Id, JobCancelReason>>,
+    membership_types: Option<HashMap<Id, MembershipType>>,
+}
+
+async fn load_once<T: DeserializeOwned>(
+    slot: &mut Option<HashMap<Id, T>>,
+    client: &Client,
+    endpoint: Endpoint,
+    page_size: u32,
+    ws: &str,
+    id: impl Fn(&T) -> Id,
+) -> Result<(), SyncError> {
+    if slot.is_none() {
+        let list: Vec<T> = client
+            .list_all(endpoint, &[("active", "Any".to_owned())], page_size)
+            .await
+            .ws(ws)?;
+        *slot = Some(list.into_iter().map(|r| (id(&r), r)).collect());
+    }
+    Ok(())
+}
+
+fn pick<T: Clone>(slot: &Option<HashMap<Id, T>>, id: Option<Id>) -> Option<T> {
+    slot.as_ref()?.get(&id?).cloned()
+}
+
+fn pick_all<T: Clone>(slot: &Option<HashMap<Id, T>>, ids: impl IntoIterator<Item = Id>) -> Vec<T> {
+    let Some(map) = slot.as_ref() else {
+        return Vec::new();
+    };
+    let ids: BTreeSet<Id> = ids.into_iter().collect();
+    ids.iter().filter_map(|id| map.get(id).cloned()).collect()
+}
+
+/// Records of one feed page, by kind (only the page's own kind is filled).
+#[derive(Default)]
+struct InHand {
+    jobs: BTreeMap<Id, Job>,
+    appointments: BTreeMap<Id, Appointment>,
+    assignments: BTreeMap<Id, AppointmentAssignment>,
+    estimates: BTreeMap<Id, Estimate>,
+    invoices: BTreeMap<Id, Invoice>,
+    logs: BTreeMap<Id, JobCanceledLog>,
+    memberships: BTreeMap<Id, Membership>,
+    services: BTreeMap<Id, RecurringService>,
+    events: BTreeMap<Id, RecurringServiceEvent>,
+}
+
+/// Ids of related records listed in a stored opportunity's details under `list` (`list:<i>:id`).
+fn stored_ids(details: &Details, list: &str) -> Vec<Id> {
+    let prefix = format!("{list}:");
+    details
+        .iter()
+        .filter_map(|(k, v)| {
+            let rest = k.strip_prefix(&prefix)?;
+            let (index, field) = rest.split_once(':')?;
+            (field == "id" && index.bytes().all(|b| b.is_ascii_digit())).then(|| v.as_i64())?
+        })
+        .collect()
+}
+
+/// Records of a flat (scalars only) record list carried in stored details
+/// (`jobCanceledLogs:<i>:<field>`), rebuilt as JSON objects and decoded; undecodable ones are
+/// dropped.
+fn stored_records<T: DeserializeOwned>(details: &Details, list: &str) -> Vec<T> {
+    let prefix = format!("{list}:");
+    let mut objects: BTreeMap<usize, serde_json::Map<String, serde_json::Value>> = BTreeMap::new();
+    for (k, v) in details {
+        let Some(rest) = k.strip_prefix(&prefix) else {
+            continue;
+        };
+        let Some((index, field)) = rest.split_once(':') else {
+            continue;
+        };
+        let (Ok(index), false) = (index.parse::<usize>(), field.contains(':')) else {
+            continue;
+        };
+        objects
+            .entry(index)
+            .or_default()
+            .insert(field.to_owned(), v.clone());
+    }
+    objects
+        .into_values()
+        .filter_map(|o| serde_json::from_value(serde_json::Value::Object(o)).ok())
+        .collect()
+}
+
+/// A record as JSON (for comparing it with stored details); `Null` if it cannot serialize.
+fn json_of<T: serde::Serialize>(record: &T) -> serde_json::Value {
+    serde_json::to_value(record).unwrap_or(serde_json::Value::Null)
+}
+
+/// Whether stored `details` already show the related record `row` (id `id`) as it is now: an
+/// active row is listed under `pattern` (a catalog name ending in `:id`, e.g.
+/// `appointments:#:assignments:#:id`) with the same `modifiedOn` (records without one, such as
+/// cancel logs, only need to be listed); an inactive row is not listed.
+fn reflects(details: &Details, pattern: &str, id: Id, row: &serde_json::Value) -> bool {
+    let listed = details.iter().find(|(k, v)| {
+        v.as_i64() == Some(id)
+            && k.ends_with(":id")
+            && opportunity::catalog::normalize_key(k) == pattern
+    });
+    let active = row.get("active").and_then(|a| a.as_bool()).unwrap_or(true);
+    match (listed, active) {
+        (None, active) => !active,
+        (Some(_), false) => false,
+        (Some((key, _)), true) => {
+            let sibling = format!("{}modifiedOn", &key[..key.len() - 2]);
+            match row.get("modifiedOn").filter(|m| !m.is_null()) {
+                Some(modified) => details.get(&sibling) == Some(modified),
+                None => true,
+            }
+        }
+    }
+}
+
+/// Put `fetched` into `into` unless a fresher copy (by `modified`) is already there.
+fn merge<T>(
+    into: &mut BTreeMap<Id, T>,
+    fetched: Vec<T>,
+    id: impl Fn(&T) -> Id,
+    modified: impl Fn(&T) -> DateTime<Utc>,
+) {
+    for r in fetched {
+        match into.get(&id(&r)) {
+            Some(existing) if modified(existing) >= modified(&r) => {}
+            _ => {
+                into.insert(id(&r), r);
+            }
+        }
+    }
+}
+
+/// One sync run of one model for one integration.
+pub(crate) struct Run<'a> {
+    client: &'a Client,
+    store: &'a Store,
+    integration: &'a Integration,
+    now: DateTime<Utc>,
+    opts: &'a SyncOptions,
+    model: Model,
+    mapping: MappingConfig,
+    reference: Reference,
+    pub(crate) report: SyncReport,
+}
+
+impl<'a> Run<'a> {
+    pub(crate) fn new(
+        client: &'a Client,
+        store: &'a Store,
+        integration: &'a Integration,
+        model: Model,
+        now: DateTime<Utc>,
+        opts: &'a SyncOptions,
+    ) -> Run<'a> {
+        Run {
+            client,
+            store,
+            integration,
+            now,
+            opts,
+            model,
+            mapping: MappingConfig::from_integration(integration),
+            reference: Reference::default(),
+            report: SyncReport {
+                workspace_id: integration.workspace_id.clone(),
+                ..SyncReport::default()
+            },
+        }
+    }
+
+    fn ws(&self) -> &'a str {
+        self.integration.workspace_id.as_str()
+    }
+
+    fn uses(&self, r: Resource) -> bool {
+        self.integration.resources.uses(self.model, r)
+    }
+
+    /// Read every feed of the model in order (base first); stop at the deadline. Fills the
+    /// report's API and store counters.
+    pub(crate) async fn run(mut self) -> Result<SyncReport, SyncError> {
+        let api_before = self.client.stats();
+        let writes_before = self.store.stats().item_writes;
+        let mut caught_up = true;
+        for feed in Feed::for_model(self.model, &self.integration.resources) {
+            if !self.read_feed(feed).await? {
+                caught_up = false;
+                break;
+            }
+        }
+        let api = self.client.stats();
+        self.report.caught_up = caught_up;
+        self.report.api_calls = api.api_calls - api_before.api_calls;
+        self.report.throttled = api.throttled - api_before.throttled;
+        self.report.store_writes = self.store.stats().item_writes - writes_before;
+        info!(
+            model = %self.model,
+            written = self.report.opportunities_written,
+            unchanged = self.report.opportunities_unchanged,
+            refused = self.report.opportunities_refused,
+            bad = self.report.bad_records,
+            api_calls = self.report.api_calls,
+            "sync finished"
+        );
+        Ok(self.report)
+    }
+
+    /// One feed from its saved token to its end (`Ok(true)`) or to the deadline (`Ok(false)`).
+    async fn read_feed(&mut self, feed: Feed) -> Result<bool, SyncError> {
+        let ws = self.ws();
+        let key = feed.progress_key();
+        let progress = self.store.get_progress(ws, key).await.ws(ws)?;
+        let mut records_total = progress.as_ref().map_or(0, |p| p.records_read);
+        let mut from = progress
+            .and_then(|p| p.token)
+            .unwrap_or_else(|| initial_from(self.integration, self.opts.backfill_days));
+        loop {
+            if self.opts.deadline.is_some_and(|d| Instant::now() >= d) {
+                info!(
+                    feed = key,
+                    "soft deadline reached; the next run resumes from the saved token"
+                );
+                return Ok(false);
+            }
+            let page = self
+                .client
+                .export_page(
+                    feed.endpoint(),
+                    Some(&from),
+                    self.opts.include_recent_changes,
+                )
+                .await
+                .ws(ws)?;
+            self.report.pages += 1;
+            let rows = page.data.len() as u64;
+            self.report.records_read += rows;
+            self.handle_page(feed, page.data).await?;
+            records_total += rows;
+            if page.continue_from != from {
+                let p = FeedProgress {
+                    feed: key.to_owned(),
+                    token: Some(page.continue_from.clone()),
+                    updated_at: self.now,
+                    records_read: records_total,
+                };
+                self.store.put_progress(ws, &p).await.ws(ws)?;
+                from = page.continue_from;
+            }
+            if !page.has_more {
+                return Ok(true);
+            }
+        }
+    }
+
+    fn decode<T: DeserializeOwned>(
+        &mut self,
+        resource: &'static str,
+        rows: Vec<serde_json::Value>,
+    ) -> Vec<T> {
+        let (good, bad) = decode_rows::<T>(resource, rows);
+        for b in bad {
+            warn!(resource = b.resource, id = ?b.id, field = %b.field, "bad record skipped");
+            self.report.note_bad(b.to_string());
+        }
+        good
+    }
+
+    /// Decode a page, find the base records it affects, rebuild and write them.
+    async fn handle_page(
+        &mut self,
+        feed: Feed,
+        rows: Vec<serde_json::Value>,
+    ) -> Result<(), SyncError> {
+        let mut hand = InHand::default();
+        let mut affected: BTreeSet<Id> = BTreeSet::new();
+        // (base id, catalog list pattern, row id, row as JSON): what each related row would add.
+        let mut related: Vec<(Id, &'static str, Id, serde_json::Value)> = Vec::new();
+        // Feeds may repeat a row; the last copy is the newest.
+        match feed {
+            Feed::Jobs => {
+                for j in self.decode::<Job>("job", rows) {
+                    affected.insert(j.id);
+                    hand.jobs.insert(j.id, j);
+                }
+            }
+            Feed::Appointments => {
+                for a in self.decode::<Appointment>("appointment", rows) {
+                    related.push((a.job_id, "appointments:#:id", a.id, json_of(&a)));
+                    affected.insert(a.job_id);
+                    hand.appointments.insert(a.id, a);
+                }
+            }
+            Feed::AppointmentAssignments => {
+                for a in self.decode::<AppointmentAssignment>("appointmentAssignment", rows) {
+                    related.push((
+                        a.job_id,
+                        "appointments:#:assignments:#:id",
+                        a.id,
+                        json_of(&a),
+                    ));
+                    affected.insert(a.job_id);
+                    hand.assignments.insert(a.id, a);
+                }
+            }
+            Feed::Estimates => {
+                for e in self.decode::<Estimate>("estimate", rows) {
+                    if let Some(job) = e.job_id {
+                        related.push((job, "estimates:#:id", e.id, json_of(&e)));
+                        affected.insert(job);
+                        hand.estimates.insert(e.id, e);
+                    }
+                }
+            }
+            Feed::JobInvoices => {
+                for i in self.decode::<Invoice>("invoice", rows) {
+                    if let Some(job) = i.job.as_ref().map(|j| j.id) {
+                        related.push((job, "invoices:#:id", i.id, json_of(&i)));
+                        affected.insert(job);
+                        hand.invoices.insert(i.id, i);
+                    }
+                }
+            }
+            Feed::JobCanceledLogs => {
+                for l in self.decode::<JobCanceledLog>("jobCanceledLog", rows) {
+                    related.push((l.job_id, "jobCanceledLogs:#:id", l.id, json_of(&l)));
+                    affected.insert(l.job_id);
+                    hand.logs.insert(l.id, l);
+                }
+            }
+            Feed::Memberships => {
+                for m in self.decode::<Membership>("membership", rows) {
+                    affected.insert(m.id);
+                    hand.memberships.insert(m.id, m);
+                }
+            }
+            Feed::RecurringServices => {
+                for r in self.decode::<RecurringService>("recurringService", rows) {
+                    if let Some(m) = r.membership_id {
+                        related.push((m, "recurringServices:#:id", r.id, json_of(&r)));
+                        affected.insert(m);
+                        hand.services.insert(r.id, r);
+                    }
+                }
+            }
+            Feed::RecurringServiceEvents => {
+                for e in self.decode::<RecurringServiceEvent>("recurringServiceEvent", rows) {
+                    if let Some(m) = e.membership_id {
+                        related.push((m, "recurringServiceEvents:#:id", e.id, json_of(&e)));
+                        affected.insert(m);
+                        hand.events.insert(e.id, e);
+                    }
+                }
+            }
+            Feed::MembershipInvoices => {
+                for i in self.decode::<Invoice>("invoice", rows) {
+                    if let Some(m) = i.membership_id {
+                        related.push((m, "invoices:#:id", i.id, json_of(&i)));
+                        affected.insert(m);
+                        hand.invoices.insert(i.id, i);
+                    }
+                }
+            }
+        }
+        if !related.is_empty() && !affected.is_empty() {
+            // A related row the stored opportunity already shows as it is (same id, same
+            // `modifiedOn`, still active) changes nothing: skip rebuilding for it. This keeps
+            // a backfill from rebuilding every job once per related feed.
+            let stored = self.stored(&affected).await?;
+            let mut needed: BTreeSet<Id> = BTreeSet::new();
+            for (base, pattern, id, row) in &related {
+                let details = stored
+                    .get(&base.to_string())
+                    .map(|s| &s.opportunity.details);
+                if !details.is_some_and(|d| reflects(d, pattern, *id, row)) {
+                    needed.insert(*base);
+                }
+            }
+            affected = needed;
+        }
+        if affected.is_empty() {
+            return Ok(());
+        }
+        let mapped = match self.model {
+            Model::Job => self.rebuild_jobs(affected, hand).await?,
+            Model::Membership => self.rebuild_memberships(affected, hand).await?,
+            Model::InboundCall => Vec::new(),
+        };
+        self.write(mapped).await
+    }
+
+    async fn by_ids<T: DeserializeOwned>(
+        &self,
+        endpoint: Endpoint,
+        param: &str,
+        ids: impl IntoIterator<Item = Id>,
+        include_inactive: bool,
+    ) -> Result<Vec<T>, SyncError> {
+        let ids: Vec<Id> = ids
+            .into_iter()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.client
+            .list_by_ids(endpoint, param, &ids, include_inactive)
+            .await
+            .ws(self.ws())
+    }
+
+    async fn stored(
+        &self,
+        ids: &BTreeSet<Id>,
+    ) -> Result<HashMap<String, StoredOpportunity>, SyncError> {
+        let external: Vec<String> = ids.iter().map(Id::to_string).collect();
+        self.store
+            .get_opportunities(self.ws(), self.model, &external)
+            .await
+            .ws(self.ws())
+    }
+
+    /// Customers (also inactive/merged), their contacts and the locations, by id.
+    async fn people(
+        &self,
+        customer_ids: &BTreeSet<Id>,
+        location_ids: &BTreeSet<Id>,
+    ) -> Result<
+        (
+            HashMap<Id, Customer>,
+            HashMap<Id, Vec<CustomerContact>>,
+            HashMap<Id, Location>,
+        ),
+        SyncError,
+    > {
+        let customers: Vec<Customer> = self
+            .by_ids(
+                endpoints::CUSTOMERS,
+                "ids",
+                customer_ids.iter().copied(),
+                true,
+            )
+            .await?;
+        let contacts: Vec<CustomerContact> = self
+            .by_ids(
+                endpoints::CUSTOMER_CONTACTS,
+                "customerIds",
+                customer_ids.iter().copied(),
+                false,
+            )
+            .await?;
+        let locations: Vec<Location> = self
+            .by_ids(
+                endpoints::LOCATIONS,
+                "ids",
+                location_ids.iter().copied(),
+                true,
+            )
+            .await?;
+        let mut by_customer: HashMap<Id, Vec<CustomerContact>> = HashMap::new();
+        for c in contacts {
+            if let Some(owner) = c.customer_id {
+                by_customer.entry(owner).or_default().push(c);
+            }
+        }
+        Ok((
+            customers.into_iter().map(|c| (c.id, c)).collect(),
+            by_customer,
+            locations.into_iter().map(|l| (l.id, l)).collect(),
+        ))
+    }
+
+    /// Load the reference lists this model and selection need (each once per run).
+    async fn load_reference(&mut self) -> Result<(), SyncError> {
+        let (client, ws, size) = (self.client, self.ws(), self.opts.list_page_size);
+        let model = self.model;
+        let uses = |r| self.integration.resources.uses(model, r);
+        let (campaigns, tags, zones, people, reasons) = (
+            uses(Resource::Campaigns),
+            uses(Resource::TagTypes),
+            uses(Resource::Zones),
+            uses(Resource::EmployeesTechnicians),
+            uses(Resource::CancelReasons),
+        );
+        let r = &mut self.reference;
+        load_once(
+            &mut r.business_units,
+            client,
+            endpoints::BUSINESS_UNITS,
+            size,
+            ws,
+            |b| b.id,
+        )
+        .await?;
+        match model {
+            Model::Job => {
+                load_once(
+                    &mut r.job_types,
+                    client,
+                    endpoints::JOB_TYPES,
+                    size,
+                    ws,
+                    |t| t.id,
+                )
+                .await?;
+                if zones {
+                    load_once(&mut r.zones, client, endpoints::ZONES, size, ws, |z| z.id).await?;
+                }
+                if reasons {
+                    load_once(
+                        &mut r.cancel_reasons,
+                        client,
+                        endpoints::JOB_CANCEL_REASONS,
+                        size,
+                        ws,
+                        |c| c.id,
+                    )
+                    .await?;
+                }
+            }
+            Model::Membership => {
+                load_once(
+                    &mut r.membership_types,
+                    client,
+                    endpoints::MEMBERSHIP_TYPES,
+                    size,
+                    ws,
+                    |t| t.id,
+                )
+                .await?;
+            }
+            Model::InboundCall => {}
+        }
+        if campaigns {
+            load_once(
+                &mut r.campaigns,
+                client,
+                endpoints::CAMPAIGNS,
+                size,
+                ws,
+                |c| c.id,
+            )
+            .await?;
+        }
+        if tags {
+            load_once(
+                &mut r.tag_types,
+                client,
+                endpoints::TAG_TYPES,
+                size,
+                ws,
+                |t| t.id,
+            )
+            .await?;
+        }
+        if people {
+            load_once(
+                &mut r.employees,
+                client,
+                endpoints::EMPLOYEES,
+                size,
+                ws,
+                |e| e.id,
+            )
+            .await?;
+            load_once(
+                &mut r.technicians,
+                client,
+                endpoints::TECHNICIANS,
+                size,
+                ws,
+                |t| t.id,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Rebuild the job opportunities of `job_ids` from the current state of their records.
+    async fn rebuild_jobs(
+        &mut self,
+        job_ids: BTreeSet<Id>,
+        mut hand: InHand,
+    ) -> Result<Vec<Result<Opportunity, MapError>>, SyncError> {
+        // The jobs: in hand from the jobs feed, else by ids (active only, as list rows carry no
+        // `active`; marked active so details match the export rows').
+        let missing: Vec<Id> = job_ids
+            .iter()
+            .filter(|id| !hand.jobs.contains_key(id))
+            .copied()
+            .collect();
+        let fetched: Vec<Job> = self.by_ids(endpoints::JOBS, "ids", missing, false).await?;
+        for mut j in fetched {
+            j.active = Some(true);
+            hand.jobs.insert(j.id, j);
+        }
+        let jobs: Vec<Job> = job_ids
+            .iter()
+            .filter_map(|id| hand.jobs.remove(id))
+            .collect();
+        if jobs.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.load_reference().await?;
+        let ids: BTreeSet<Id> = jobs.iter().map(|j| j.id).collect();
+        let stored = self.stored(&ids).await?;
+        let stored_of = |id: Id| stored.get(&id.to_string()).map(|s| &s.opportunity.details);
+
+        if self.uses(Resource::Appointments) {
+            let want: BTreeSet<Id> = jobs
+                .iter()
+                .flat_map(|j| {
+                    let mut v: Vec<Id> = stored_of(j.id)
+                        .map(|d| stored_ids(d, "appointments"))
+                        .unwrap_or_default();
+                    v.extend(j.first_appointment_id);
+                    v.extend(j.last_appointment_id);
+                    v
+                })
+                .filter(|id| !hand.appointments.contains_key(id))
+                .collect();
+            let fetched: Vec<Appointment> = self
+                .by_ids(endpoints::APPOINTMENTS, "ids", want, false)
+                .await?;
+            let fetched = fetched.into_iter().map(|mut a| {
+                a.active = Some(true);
+                a
+            });
+            merge(
+                &mut hand.appointments,
+                fetched.collect(),
+                |a| a.id,
+                |a| a.modified_on,
+            );
+        } else {
+            hand.appointments.clear();
+        }
+        if self.uses(Resource::AppointmentAssignments) {
+            let appointment_ids: Vec<Id> = hand
+                .appointments
+                .values()
+                .filter(|a| ids.contains(&a.job_id))
+                .map(|a| a.id)
+                .collect();
+            let fetched: Vec<AppointmentAssignment> = self
+                .by_ids(
+                    endpoints::APPOINTMENT_ASSIGNMENTS,
+                    "appointmentIds",
+                    appointment_ids,
+                    false,
+                )
+                .await?;
+            merge(&mut hand.assignments, fetched, |a| a.id, |a| a.modified_on);
+        } else {
+            hand.assignments.clear();
+        }
+        if self.uses(Resource::Estimates) {
+            let want: BTreeSet<Id> = jobs
+                .iter()
+                .flat_map(|j| {
+                    stored_of(j.id)
+                        .map(|d| stored_ids(d, "estimates"))
+                        .unwrap_or_default()
+                })
+                .filter(|id| !hand.estimates.contains_key(id))
+                .collect();
+            let fetched: Vec<Estimate> = self
+                .by_ids(endpoints::ESTIMATES, "ids", want, false)
+                .await?;
+            merge(&mut hand.estimates, fetched, |e| e.id, |e| e.modified_on);
+        } else {
+            hand.estimates.clear();
+        }
+        if self.uses(Resource::Invoices) {
+            let want: BTreeSet<Id> = jobs
+                .iter()
+                .flat_map(|j| {
+                    let mut v: Vec<Id> = stored_of(j.id)
+                        .map(|d| stored_ids(d, "invoices"))
+                        .unwrap_or_default();
+                    v.extend(j.invoice_id);
+                    v
+                })
+                .filter(|id| !hand.invoices.contains_key(id))
+                .collect();
+            let fetched: Vec<Invoice> =
+                self.by_ids(endpoints::INVOICES, "ids", want, false).await?;
+            merge(
+                &mut hand.invoices,
+                fetched,
+                |i| i.id,
+                Invoice::last_modified,
+            );
+        } else {
+            hand.invoices.clear();
+        }
+        if self.uses(Resource::CancelReasons) {
+            for j in &jobs {
+                if let Some(d) = stored_of(j.id) {
+                    let carried: Vec<JobCanceledLog> = stored_records(d, "jobCanceledLogs");
+                    for l in carried {
+                        hand.logs.entry(l.id).or_insert(l);
+                    }
+                }
+            }
+        } else {
+            hand.logs.clear();
+        }
+
+        let customer_ids: BTreeSet<Id> = jobs.iter().map(|j| j.customer_id).collect();
+        let location_ids: BTreeSet<Id> = jobs.iter().map(|j| j.location_id).collect();
+        let (customers, contacts, locations) = self.people(&customer_ids, &location_ids).await?;
+
+        let r = &self.reference;
+        let mut out = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let location = locations.get(&job.location_id).cloned();
+            let mut b = JobBundle {
+                customer: customers.get(&job.customer_id).cloned(),
+                contacts: contacts.get(&job.customer_id).cloned().unwrap_or_default(),
+                business_unit: pick(&r.business_units, Some(job.business_unit_id)),
+                job_type: pick(&r.job_types, Some(job.job_type_id)),
+                zone: pick(&r.zones, location.as_ref().and_then(|l| l.zone_id)),
+                location,
+                campaign: pick(&r.campaigns, job.campaign_id),
+                tag_types: pick_all(&r.tag_types, job.tag_type_ids.iter().copied()),
+                appointments: hand
+                    .appointments
+                    .values()
+                    .filter(|a| a.job_id == job.id)
+                    .cloned()
+                    .collect(),
+                appointment_assignments: hand
+                    .assignments
+                    .values()
+                    .filter(|a| a.job_id == job.id)
+                    .cloned()
+                    .collect(),
+                estimates: hand
+                    .estimates
+                    .values()
+                    .filter(|e| e.job_id == Some(job.id))
+                    .cloned()
+                    .collect(),
+                invoices: hand
+                    .invoices
+                    .values()
+                    .filter(|i| i.job.as_ref().is_some_and(|x| x.id == job.id))
+                    .cloned()
+                    .collect(),
+                job_canceled_logs: hand
+                    .logs
+                    .values()
+                    .filter(|l| l.job_id == job.id)
+                    .cloned()
+                    .collect(),
+                ..JobBundle::new(job)
+            };
+            b.cancel_reasons = pick_all(
+                &r.cancel_reasons,
+                b.job_canceled_logs.iter().map(|l| l.reason_id),
+            );
+            let sold_by: Vec<Id> = b
+                .job
+                .sold_by_id
+                .into_iter()
+                .chain(b.estimates.iter().filter_map(|e| e.sold_by))
+                .collect();
+            b.employees = pick_all(&r.employees, sold_by.iter().copied());
+            b.technicians = pick_all(&r.technicians, sold_by.iter().copied());
+            out.push(map_job(&b, &self.mapping));
+        }
+        Ok(out)
+    }
+
+    /// Rebuild the membership opportunities of `ids` from the current state of their records.
+    async fn rebuild_memberships(
+        &mut self,
+        membership_ids: BTreeSet<Id>,
+        mut hand: InHand,
+    ) -> Result<Vec<Result<Opportunity, MapError>>, SyncError> {
+        let missing: Vec<Id> = membership_ids
+            .iter()
+            .filter(|id| !hand.memberships.contains_key(id))
+            .copied()
+            .collect();
+        let fetched: Vec<Membership> = self
+            .by_ids(endpoints::MEMBERSHIPS, "ids", missing, true)
+            .await?;
+        for m in fetched {
+            hand.memberships.insert(m.id, m);
+        }
+        let memberships: Vec<Membership> = membership_ids
+            .iter()
+            .filter_map(|id| hand.memberships.remove(id))
+            .collect();
+        if memberships.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.load_reference().await?;
+        let ids: BTreeSet<Id> = memberships.iter().map(|m| m.id).collect();
+        let stored = self.stored(&ids).await?;
+        let stored_of = |id: Id| stored.get(&id.to_string()).map(|s| &s.opportunity.details);
+
+        if self.uses(Resource::RecurringServices) {
+            let fetched: Vec<RecurringService> = self
+                .by_ids(
+                    endpoints::RECURRING_SERVICES,
+                    "membershipIds",
+                    ids.iter().copied(),
+                    false,
+                )
+                .await?;
+            merge(&mut hand.services, fetched, |r| r.id, |r| r.modified_on);
+        } else {
+            hand.services.clear();
+        }
+        if self.uses(Resource::RecurringServiceEvents) {
+            let want: BTreeSet<Id> = memberships
+                .iter()
+                .flat_map(|m| {
+                    stored_of(m.id)
+                        .map(|d| stored_ids(d, "recurringServiceEvents"))
+                        .unwrap_or_default()
+                })
+                .filter(|id| !hand.events.contains_key(id))
+                .collect();
+            let fetched: Vec<RecurringServiceEvent> = self
+                .by_ids(endpoints::RECURRING_SERVICE_EVENTS, "ids", want, false)
+                .await?;
+            let fetched = fetched.into_iter().map(|mut e| {
+                e.active = Some(true);
+                e
+            });
+            merge(
+                &mut hand.events,
+                fetched.collect(),
+                |e| e.id,
+                |e| e.modified_on,
+            );
+        } else {
+            hand.events.clear();
+        }
+        if self.uses(Resource::Invoices) {
+            let want: BTreeSet<Id> = memberships
+                .iter()
+                .flat_map(|m| {
+                    let mut v: Vec<Id> = stored_of(m.id)
+                        .map(|d| stored_ids(d, "invoices"))
+                        .unwrap_or_default();
+                    v.extend(m.cancellation_invoice_id);
+                    v.extend(m.cancellation_balance_invoice_id);
+                    v
+                })
+                .filter(|id| !hand.invoices.contains_key(id))
+                .collect();
+            let fetched: Vec<Invoice> =
+                self.by_ids(endpoints::INVOICES, "ids", want, false).await?;
+            merge(
+                &mut hand.invoices,
+                fetched,
+                |i| i.id,
+                Invoice::last_modified,
+            );
+        } else {
+            hand.invoices.clear();
+        }
+
+        let customer_ids: BTreeSet<Id> = memberships.iter().map(|m| m.customer_id).collect();
+        let location_ids: BTreeSet<Id> = memberships.iter().filter_map(|m| m.location_id).collect();
+        let (customers, contacts, locations) = self.people(&customer_ids, &location_ids).await?;
+
+        let r = &self.reference;
+        let mut out = Vec::with_capacity(memberships.len());
+        for m in memberships {
+            let customer = customers.get(&m.customer_id).cloned();
+            let mut b = MembershipBundle {
+                contacts: contacts.get(&m.customer_id).cloned().unwrap_or_default(),
+                location: m.location_id.and_then(|l| locations.get(&l).cloned()),
+                business_unit: pick(&r.business_units, Some(m.business_unit_id)),
+                membership_type: pick(&r.membership_types, Some(m.membership_type_id)),
+                tag_types: pick_all(
+                    &r.tag_types,
+                    customer.iter().flat_map(|c| c.tag_type_ids.iter().copied()),
+                ),
+                customer,
+                recurring_services: hand
+                    .services
+                    .values()
+                    .filter(|s| s.membership_id == Some(m.id))
+                    .cloned()
+                    .collect(),
+                recurring_service_events: hand
+                    .events
+                    .values()
+                    .filter(|e| e.membership_id == Some(m.id))
+                    .cloned()
+                    .collect(),
+                invoices: hand
+                    .invoices
+                    .values()
+                    .filter(|i| i.membership_id == Some(m.id))
+                    .cloned()
+                    .collect(),
+                employees: pick_all(&r.employees, m.sold_by_id),
+                technicians: pick_all(&r.technicians, m.sold_by_id),
+                ..MembershipBundle::new(m)
+            };
+            b.campaigns = pick_all(
+                &r.campaigns,
+                b.recurring_services.iter().filter_map(|s| s.campaign_id),
+            );
+            out.push(map_membership(&b, &self.mapping));
+        }
+        Ok(out)
+    }
+
+    /// Resolve the mapped opportunities' contacts (in order, so two records of one new customer
+    /// make one contact) and upsert them; mapping errors are reported as bad records.
+    async fn write(&mut self, mapped: Vec<Result<Opportunity, MapError>>) -> Result<(), SyncError> {
+        let (store, ws, now) = (self.store, self.ws(), self.now);
+        let mut items: Vec<(Opportunity, String)> = Vec::with_capacity(mapped.len());
+        for result in mapped {
+            let opportunity = match result {
+                Ok(o) => o,
+                Err(e) => {
+                    warn!(resource = %e.resource, id = %e.id, field = %e.field, "record not mapped");
+                    self.report.note_bad(e.to_string());
+                    continue;
+                }
+            };
+            let candidate = ContactCandidate::from_opportunity(&opportunity);
+            let resolution = store.resolve_contact(ws, &candidate, now).await.ws(ws)?;
+            if resolution.created {
+                self.report.contacts_created += 1;
+            }
+            items.push((opportunity, resolution.contact_id));
+        }
+        if items.is_empty() {
+            return Ok(());
+        }
+        let upsert = store.upsert_opportunities(ws, &items, now).await.ws(ws)?;
+        self.report.opportunities_written += upsert.written as u64;
+        self.report.opportunities_unchanged += upsert.unchanged as u64;
+        self.report.opportunities_refused += upsert.refused as u64;
+        // Permanent per-item problems (e.g. an item over the size limit) are reported like bad
+        // records: the rest of the page is written and the watermark may move on.
+        for failure in &upsert.failed {
+            self.report.note_bad(format!(
+                "{} {}: not stored: {}",
+                failure.model, failure.external_id, failure.error
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn stored_ids_and_records_come_back_from_details() {
+        let mut d = Details::new();
+        d.insert("appointments:0:id".into(), json!(11));
+        d.insert("appointments:1:id".into(), json!(12));
+        d.insert("appointments:1:assignments:0:id".into(), json!(99));
+        d.insert("appointments:omitted".into(), json!(3));
+        d.insert("estimates:0:id".into(), json!(21));
+        d.insert("jobCanceledLogs:0:id".into(), json!(31));
+        d.insert("jobCanceledLogs:0:jobId".into(), json!(5));
+        d.insert("jobCanceledLogs:0:reasonId".into(), json!(12));
+        d.insert(
+            "jobCanceledLogs:0:createdOn".into(),
+            json!("2025-03-06T18:01:00Z"),
+        );
+        d.insert("jobCanceledLogs:0:createdById".into(), json!(5133));
+        d.insert("jobCanceledLogs:0:active".into(), json!(true));
+        let mut a = stored_ids(&d, "appointments");
+        a.sort();
+        assert_eq!(a, vec![11, 12]);
+        assert_eq!(stored_ids(&d, "estimates"), vec![21]);
+        assert!(stored_ids(&d, "invoices").is_empty());
+        let logs: Vec<JobCanceledLog> = stored_records(&d, "jobCanceledLogs");
+        assert_eq!(logs.len(), 1);
+        assert_eq!((logs[0].id, logs[0].job_id, logs[0].reason_id), (31, 5, 12));
+        assert_eq!(logs[0].memo, None);
+    }
+
+    #[test]
+    fn related_rows_already_reflected_are_skipped() {
+        let mut d = Details::new();
+        d.insert("appointments:0:id".into(), json!(11));
+        d.insert(
+            "appointments:0:modifiedOn".into(),
+            json!("2025-03-04T19:42:11Z"),
+        );
+        d.insert("appointments:0:assignments:1:id".into(), json!(77));
+        d.insert(
+            "appointments:0:assignments:1:modifiedOn".into(),
+            json!("2025-03-04T19:42:12Z"),
+        );
+        d.insert("jobCanceledLogs:0:id".into(), json!(31));
+        let same = json!({"id": 11, "modifiedOn": "2025-03-04T19:42:11Z", "active": true});
+        let newer = json!({"id": 11, "modifiedOn": "2025-03-05T08:00:00Z", "active": true});
+        let deleted = json!({"id": 11, "modifiedOn": "2025-03-05T08:00:00Z", "active": false});
+        let cases = [
+            ("unchanged", "appointments:#:id", 11, same.clone(), true),
+            ("changed", "appointments:#:id", 11, newer, false),
+            (
+                "deleted but listed",
+                "appointments:#:id",
+                11,
+                deleted,
+                false,
+            ),
+            ("new", "appointments:#:id", 12, same.clone(), false),
+            (
+                "deleted and not listed",
+                "appointments:#:id",
+                12,
+                json!({"active": false}),
+                true,
+            ),
+            ("wrong list", "estimates:#:id", 11, same, false),
+            (
+                "nested unchanged",
+                "appointments:#:assignments:#:id",
+                77,
+                json!({"modifiedOn": "2025-03-04T19:42:12Z", "active": true}),
+                true,
+            ),
+            (
+                "no modifiedOn (logs)",
+                "jobCanceledLogs:#:id",
+                31,
+                json!({"active": true}),
+                true,
+            ),
+        ];
+        for (name, pattern, id, row, expected) in cases {
+            assert_eq!(reflects(&d, pattern, id, &row), expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn feeds_follow_the_selection() {
+        let s = ResourceSelection::default();
+        assert_eq!(
+            Feed::for_model(Model::Job, &s),
+            vec![
+                Feed::Jobs,
+                Feed::Appointments,
+                Feed::Estimates,
+                Feed::JobInvoices
+            ]
+        );
+        assert_eq!(
+            Feed::for_model(Model::Membership, &s),
+            vec![Feed::Memberships, Feed::RecurringServices]
+        );
+        let all = ResourceSelection {
+            job: Resource::optional_for(Model::Job).iter().copied().collect(),
+            membership: Resource::optional_for(Model::Membership)
+                .iter()
+                .copied()
+                .collect(),
+        };
+        assert_eq!(Feed::for_model(Model::Job, &all).len(), 6);
+        assert_eq!(Feed::for_model(Model::Membership, &all).len(), 4);
+        // assignments without appointments are not read
+        let odd = ResourceSelection {
+            job: [Resource::AppointmentAssignments].into(),
+            ..ResourceSelection::default()
+        };
+        assert_eq!(Feed::for_model(Model::Job, &odd), vec![Feed::Jobs]);
+    }
+}

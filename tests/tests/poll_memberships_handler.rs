@@ -1,0 +1,80 @@
+//! The poll-memberships handler fed with `events/poll-memberships.*.json`, against the sandbox
+//! and dynoxide: it syncs the Membership model only (the same engine as poll-jobs).
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use chrono::Utc;
+use e2e::{store_on, Engine, World};
+use lambda_runtime::{Context, LambdaEvent};
+use opportunity::Model;
+use poll_memberships::{handle, App};
+
+fn context(remaining: Duration) -> Context {
+    let mut ctx = Context::default();
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    ctx.deadline = now_ms + remaining.as_millis() as u64;
+    ctx.request_id = "test-request".into();
+    ctx
+}
+
+fn event(name: &str) -> serde_json::Value {
+    let path = format!("{}/../events/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).expect(&path)).expect("event JSON")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schedule_events_sync_the_memberships_of_the_shard() {
+    let (store, _engine) = store_on(Engine::Dynoxide).await.unwrap();
+    let now = Utc::now();
+    let world = World::start(80, 120, 12, now).await;
+    let mut membership_only = world.integration("ws-members", now);
+    membership_only.models = vec![Model::Membership];
+    store.put_integration(&membership_only).await.unwrap();
+    store
+        .put_integration(&world.integration("ws-jobs-only", now))
+        .await
+        .unwrap();
+    let app = App {
+        store: store.clone(),
+        secrets: world.secrets.clone(),
+        platform: world.platform.clone(),
+        deadline_margin: Duration::from_secs(5),
+    };
+    for name in [
+        "poll-memberships.schedule.json",
+        "poll-memberships.scheduled-event.json",
+    ] {
+        let summary = handle(
+            &app,
+            LambdaEvent::new(event(name), context(Duration::from_secs(900))),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            summary.integrations, 1,
+            "{name}: only the membership integration"
+        );
+        assert_eq!(summary.failed, 0, "{name}: {:?}", summary.outcomes);
+    }
+    let memberships = store
+        .list_opportunities("ws-members", Some(Model::Membership))
+        .await
+        .unwrap();
+    assert!(!memberships.is_empty());
+    assert!(memberships
+        .iter()
+        .all(|o| o.opportunity.details.contains_key("membershipType:name")));
+    assert!(store
+        .list_opportunities("ws-members", Some(Model::Job))
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .list_opportunities("ws-jobs-only", None)
+        .await
+        .unwrap()
+        .is_empty());
+}
