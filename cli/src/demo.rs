@@ -68,6 +68,9 @@ pub struct SandboxArgs {
     /// Requests per second per app and tenant before 429 (0 = no limit).
     #[arg(long, default_value_t = 60)]
     rate_limit: u32,
+    /// Write the data as a fixture file (the `--fixture` format) and exit instead of serving.
+    #[arg(long, value_name = "FILE")]
+    dump_fixture: Option<PathBuf>,
 }
 
 /// What pins the demo's sandbox between runs.
@@ -150,6 +153,10 @@ pub async fn run_demo(
     table: &str,
     args: DemoArgs,
 ) -> Result<()> {
+    // A fixture is read and checked before anything is reset, so a typo never costs the store.
+    if let Some(path) = &args.fixture {
+        load_dataset(&SandboxConfig::default(), Some(path))?;
+    }
     if args.fresh && data_dir.exists() {
         std::fs::remove_dir_all(data_dir)
             .with_context(|| format!("removing {}", data_dir.display()))?;
@@ -244,11 +251,7 @@ pub async fn run_demo(
         }
     };
     let window_start = integration.activated_at - Duration::days(90);
-    let jobs_in_window = data
-        .jobs
-        .iter()
-        .filter(|j| j.modified_on.date_naive() >= window_start.date_naive())
-        .count();
+    let jobs_in_window = data.jobs_in_window(window_start.date_naive()).len();
 
     let mut secrets = StaticSecrets::default();
     secrets.insert(
@@ -364,9 +367,14 @@ pub async fn run_demo(
         println!();
         println!("servicetitan-sync demo — workspace `{}`", out.workspace);
         println!(
-            "  sandbox tenant: {} jobs, {} modified in the 90-day window",
+            "  sandbox tenant: {} jobs, {} of them (or their appointments, estimates, invoices) modified in the 90-day window",
             out.sandbox_jobs, out.jobs_in_window
         );
+        if out.jobs_in_window == 0 {
+            println!(
+                "  note: nothing was modified in the 90 days before activation, so the backfill has nothing to sync (records older than that are outside the window)"
+            );
+        }
         println!(
             "  this run ({}): {} API calls, {} store writes, {} opportunities written, {} unchanged, {} refused, {} contacts created, {} bad records skipped",
             if incremental { "incremental" } else { "backfill" },
@@ -400,11 +408,12 @@ pub async fn run_demo(
             out.notes.print();
             println!();
         }
-        println!("Run it again: the second run is incremental and writes nothing.");
-        println!(
-            "Inspect: stsync opportunities --json | stsync contacts   (data in {})",
-            data_dir.display()
-        );
+        if !incremental {
+            println!("Run it again: the second run is incremental and writes nothing.");
+        }
+        println!("Inspect the store (data in {}):", data_dir.display());
+        println!("  cargo run --release -p stsync -- opportunities [--json]");
+        println!("  cargo run --release -p stsync -- contacts [--json]");
     }
     Ok(())
 }
@@ -418,6 +427,16 @@ pub async fn run_sandbox(args: SandboxArgs) -> Result<()> {
         ..SandboxConfig::default()
     };
     let data = load_dataset(&cfg, args.fixture.as_deref())?;
+    if let Some(path) = &args.dump_fixture {
+        let text = serde_json::to_string_pretty(&data.to_fixture_json())?;
+        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+        println!(
+            "wrote {} jobs and their records to {}",
+            data.jobs.len(),
+            path.display()
+        );
+        return Ok(());
+    }
     let sandbox = Sandbox::start(cfg.clone(), data, args.listen)
         .await
         .context("starting the sandbox")?;

@@ -18,6 +18,9 @@ use call_webhook::signature::sign_hex;
 use call_webhook::{handle, http_api_request, App, ServiceTitanAccess, WebhookSettings};
 
 /// The demo integration's webhook signing key (a local demo value, not a secret).
+/// The call id the demo fires (a fixed id, so redelivery is recognised across runs).
+const DEMO_CALL_ID: i64 = 97_000_001;
+
 pub const DEMO_SIGNING_KEY: &str = "demo-webhook-signing-key-0123456789abcdef";
 
 /// What the three deliveries were answered, and the opportunity the first one made.
@@ -62,13 +65,10 @@ pub async fn fire_completed_call(
         },
         WebhookSettings::default(),
     );
-    // A new call each run, so a second demo run shows a new opportunity too.
-    let previous = store
-        .list_opportunities(ws, Some(Model::InboundCall))
-        .await?
-        .len();
-    let call_id = 97_000_001 + previous as i64;
-    let now = Utc::now();
+    // The same call and event every run: the first run creates the Inbound Call opportunity,
+    // later runs show ServiceTitan's redelivery being recognised (and write nothing).
+    let call_id = DEMO_CALL_ID;
+    let now = cfg.now; // pinned demo clock: the same call every run
     let call = build_call(data, &CallCompletedRequest::default(), call_id, now)
         .map_err(anyhow::Error::msg)
         .context("building the demo call")?;

@@ -1,7 +1,7 @@
 //! `stsync`: run servicetitan-sync outside Lambda with the same engine (SPEC.md §9).
 //!
 //! Commands: `demo` (sandbox + embedded DynamoDB, the whole flow, a readable summary), `sandbox`
-//! (serve the ServiceTitan sandbox), `sync` (one scheduled run against a store), `map` (a JSON
+//! (serve the ServiceTitan sandbox), `map` (a JSON
 //! bundle of ServiceTitan records → the opportunity JSON), `opportunities` and `contacts`
 //! (inspect the store). By default the store is dynoxide-rs embedded in this process and kept in
 //! `<data-dir>/store.db`; `--dynamodb-endpoint` (or `STSYNC_STORE=aws`) uses a real DynamoDB
@@ -160,8 +160,9 @@ async fn main() -> std::process::ExitCode {
 async fn run() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("STSYNC_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,dynoxide=error")),
+            tracing_subscriber::EnvFilter::try_from_env("STSYNC_LOG").unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new("warn,dynoxide=error,call_webhook=error")
+            }),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -183,9 +184,9 @@ async fn run() -> Result<()> {
                     "job": opportunity::catalog::catalog(Model::Job),
                     "membership": opportunity::catalog::catalog(Model::Membership),
                 });
-                println!("{}", serde_json::to_string_pretty(&doc)?);
+                output::emit(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
             } else {
-                print!("{}", opportunity::catalog::render_markdown());
+                output::emit(&opportunity::catalog::render_markdown())?;
             }
             Ok(())
         }
@@ -201,7 +202,10 @@ async fn run() -> Result<()> {
                     .with_context(|| format!("reading {}", file.display()))?
             };
             let opportunity = map_text(&text, &placeholders, &region)?;
-            println!("{}", serde_json::to_string_pretty(&opportunity)?);
+            output::emit(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&opportunity)?
+            ))?;
             Ok(())
         }
         Command::Opportunities {
@@ -213,9 +217,9 @@ async fn run() -> Result<()> {
                 open_store(&cli.data_dir, cli.dynamodb_endpoint.as_deref(), &cli.table).await?;
             let list = open.store.list_opportunities(&workspace, model).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&list)?);
+                output::emit(&format!("{}\n", serde_json::to_string_pretty(&list)?))?;
             } else {
-                output::print_opportunities(&list);
+                output::emit(&output::opportunities_table(&list))?;
             }
             open.close().await;
             Ok(())
@@ -225,9 +229,9 @@ async fn run() -> Result<()> {
                 open_store(&cli.data_dir, cli.dynamodb_endpoint.as_deref(), &cli.table).await?;
             let list = open.store.list_contacts(&workspace).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&list)?);
+                output::emit(&format!("{}\n", serde_json::to_string_pretty(&list)?))?;
             } else {
-                output::print_contacts(&list);
+                output::emit(&output::contacts_table(&list))?;
             }
             open.close().await;
             Ok(())

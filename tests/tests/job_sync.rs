@@ -44,36 +44,11 @@ async fn backfill_then_incremental(engine: Engine) {
     store.put_integration(&integration).await.unwrap();
 
     let window_start = (now - Duration::days(90)).date_naive();
-    // Jobs modified in the window, and (active) jobs whose appointments, estimates or invoices
-    // (the default resources with a change feed) were modified in it: a related change makes
-    // the job's opportunity (SPEC.md §3).
-    let d = &world.data;
-    let related_in_window: BTreeSet<i64> = d
-        .appointments
+    let in_window: BTreeSet<String> = world
+        .data
+        .jobs_in_window(window_start)
         .iter()
-        .filter(|a| a.modified_on.date_naive() >= window_start)
-        .map(|a| a.job_id)
-        .chain(
-            d.estimates
-                .iter()
-                .filter(|e| e.modified_on.date_naive() >= window_start)
-                .filter_map(|e| e.job_id),
-        )
-        .chain(
-            d.invoices
-                .iter()
-                .filter(|i| i.last_modified().date_naive() >= window_start)
-                .filter_map(|i| i.job.as_ref().map(|j| j.id)),
-        )
-        .collect();
-    let in_window: BTreeSet<String> = d
-        .jobs
-        .iter()
-        .filter(|j| {
-            j.modified_on.date_naive() >= window_start
-                || (j.active != Some(false) && related_in_window.contains(&j.id))
-        })
-        .map(|j| j.id.to_string())
+        .map(i64::to_string)
         .collect();
     assert!(
         in_window.len() < world.data.jobs.len(),

@@ -22,6 +22,7 @@ mod query;
 mod resources;
 mod server;
 pub mod webhooks;
+mod window;
 
 pub use config::{SandboxConfig, DEFAULT_GRANTED_SCOPES};
 pub use dataset::Dataset;
