@@ -90,6 +90,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Show a workspace's integration and the sync progress of each feed (tokens, last run).
+    Status {
+        /// Workspace id.
+        #[arg(long, default_value = demo::DEMO_WORKSPACE)]
+        workspace: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// List the stored contacts of a workspace.
     Contacts {
         /// Workspace id.
@@ -223,6 +232,56 @@ async fn run() -> Result<()> {
                 output::emit(&output::opportunities_table(&list))?;
             }
             open.close().await;
+            Ok(())
+        }
+        Command::Status { workspace, json } => {
+            let open =
+                open_store(&cli.data_dir, cli.dynamodb_endpoint.as_deref(), &cli.table).await?;
+            let integration = open.store.get_integration(&workspace).await?;
+            let feeds = open.store.list_progress(&workspace).await?;
+            open.close().await;
+            let Some(integration) = integration else {
+                anyhow::bail!(
+                    "no integration for workspace `{workspace}` (run `stsync demo` first?)"
+                );
+            };
+            let backfill_from = (integration.activated_at - chrono::Duration::days(90))
+                .format("%Y-%m-%d")
+                .to_string();
+            if json {
+                let doc = serde_json::json!({
+                    "workspace": workspace,
+                    "status": integration.status,
+                    "models": integration.models,
+                    "environment": integration.environment,
+                    "tenantId": integration.tenant_id,
+                    "activatedAt": integration.activated_at,
+                    "backfillFrom": backfill_from,
+                    "feeds": feeds,
+                });
+                output::emit(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
+            } else {
+                let mut text = format!(
+                    "workspace `{workspace}`: {:?}, models {:?}, tenant {}, activated {} (backfill from {backfill_from})\n",
+                    integration.status,
+                    integration.models.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
+                    integration.tenant_id,
+                    integration.activated_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                );
+                for f in &feeds {
+                    text.push_str(&format!(
+                        "  {:<40} {:>8} records  saved {}  token {}\n",
+                        f.feed,
+                        f.records_read,
+                        f.updated_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                        f.token.as_deref().unwrap_or("—"),
+                    ));
+                }
+                if feeds.is_empty() {
+                    text.push_str("  no feed has been read yet\n");
+                }
+                output::emit(&text)?;
+            }
             Ok(())
         }
         Command::Contacts { workspace, json } => {

@@ -378,6 +378,33 @@ impl Store {
             .transpose()
     }
 
+    /// Every feed's saved progress in `workspace` (a Query on its partition,
+    /// `begins_with(sk, "PROGRESS#")`, strongly consistent), ordered by feed name.
+    ///
+    /// Errors: [`StoreError`] for an invalid workspace, DynamoDB failures or undecodable items.
+    #[instrument(skip_all, fields(workspace = %workspace))]
+    pub async fn list_progress(&self, workspace: &str) -> Result<Vec<FeedProgress>, StoreError> {
+        keys::validate_workspace(workspace)?;
+        let pk = keys::pk(workspace);
+        let items = self
+            .query_all(
+                Some(workspace),
+                None,
+                keys::PK,
+                &pk,
+                Some("PROGRESS#"),
+                keys::SK,
+            )
+            .await?;
+        items
+            .into_iter()
+            .map(|item| {
+                let sk = keys::get_s(&item, keys::SK).unwrap_or_default().to_owned();
+                decode(workspace, &pk, &sk, "feed progress", item)
+            })
+            .collect()
+    }
+
     /// Save (replace) the progress of `p.feed` in `workspace` (item `PROGRESS#<feed>`).
     #[instrument(skip_all, fields(workspace = %workspace, feed = %p.feed))]
     pub async fn put_progress(&self, workspace: &str, p: &FeedProgress) -> Result<(), StoreError> {

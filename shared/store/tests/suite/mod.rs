@@ -207,8 +207,26 @@ pub async fn progress_put_get(store: &Store) {
     p.records_read = 300;
     p.updated_at = t0() + Duration::minutes(15);
     store.put_progress("ws-a", &p).await.unwrap();
-    assert_eq!(store.get_progress("ws-a", "jobs").await.unwrap(), Some(p));
+    assert_eq!(
+        store.get_progress("ws-a", "jobs").await.unwrap(),
+        Some(p.clone())
+    );
     assert!(store.get_progress("ws-a", "").await.is_err());
+
+    // Listing: every feed of the workspace, by name, and nothing of another workspace.
+    let mut estimates = p.clone();
+    estimates.feed = "estimates".into();
+    store.put_progress("ws-a", &estimates).await.unwrap();
+    store.put_progress("ws-b", &estimates).await.unwrap();
+    let feeds: Vec<String> = store
+        .list_progress("ws-a")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| f.feed)
+        .collect();
+    assert_eq!(feeds, ["backfill:jobs", "estimates", "jobs"]);
+    assert_eq!(store.list_progress("ws-c").await.unwrap(), vec![]);
 }
 
 pub async fn contact_resolution_order(store: &Store) {
