@@ -74,7 +74,8 @@ enum Command {
     /// Print the field catalog (docs/fields.md): every details field per model, with its
     /// resource and data type, generated from the mapping code.
     Catalog {
-        /// Print JSON (`{"job": [...], "membership": [...]}`) instead of Markdown.
+        /// Print JSON (`{"job": [...], "membership": [...], "inbound_call": [...]}`) instead of
+        /// Markdown.
         #[arg(long)]
         json: bool,
     },
@@ -193,6 +194,7 @@ async fn run() -> Result<()> {
                 let doc = serde_json::json!({
                     "job": opportunity::catalog::catalog(Model::Job),
                     "membership": opportunity::catalog::catalog(Model::Membership),
+                    "inbound_call": opportunity::catalog::catalog(Model::InboundCall),
                 });
                 output::emit(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
             } else {

@@ -23,6 +23,10 @@ pub const JOB_EXAMPLE: &str = include_str!("../../../tests/fixtures/job-bundle.j
 /// The example membership bundle (`tests/fixtures/membership-bundle.json`).
 pub const MEMBERSHIP_EXAMPLE: &str = include_str!("../../../tests/fixtures/membership-bundle.json");
 
+/// The example inbound call (`tests/fixtures/inbound-call.json`): a v3 call object as the
+/// `tn.tlc.call-completed` webhook carries it, every field filled.
+pub const INBOUND_CALL_EXAMPLE: &str = include_str!("../../../tests/fixtures/inbound-call.json");
+
 /// How `docs/fields.md` is regenerated (printed by the test that finds it stale).
 pub const REGENERATE: &str =
     "STSYNC_UPDATE_CATALOG=1 cargo test -p opportunity --test catalog   (or: stsync catalog > docs/fields.md)";
@@ -184,7 +188,8 @@ pub fn fields_of(model: Model, details: &crate::Details) -> Vec<CatalogField> {
     rows
 }
 
-/// The catalog of `model` (job or membership), generated from the example bundles.
+/// The catalog of `model`, generated from the example bundles (job, membership) or the example
+/// call (inbound call).
 ///
 /// Panics only if the compiled-in example bundles do not parse or map (a test keeps them valid).
 pub fn catalog(model: Model) -> Vec<CatalogField> {
@@ -201,7 +206,13 @@ pub fn catalog(model: Model) -> Vec<CatalogField> {
                 .expect("membership example maps")
                 .details
         }
-        Model::InboundCall => return Vec::new(),
+        Model::InboundCall => {
+            let call: servicetitan::CallResponse =
+                serde_json::from_str(INBOUND_CALL_EXAMPLE).expect("call example parses");
+            crate::call::map_inbound_call(&call, &config)
+                .expect("call example maps")
+                .details
+        }
     };
     fields_of(model, &details)
 }
@@ -225,7 +236,11 @@ pub fn render_markdown() -> String {
          optional resource appear only when that resource is selected (SPEC.md §2). Invoice \
          money fields, decimal text on the wire, are numbers here.\n\n",
     );
-    for (model, title) in [(Model::Job, "Job"), (Model::Membership, "Membership")] {
+    for (model, title) in [
+        (Model::Job, "Job"),
+        (Model::Membership, "Membership"),
+        (Model::InboundCall, "Inbound Call"),
+    ] {
         let rows = catalog(model);
         out.push_str(&format!(
             "## {title} opportunity ({} fields)\n\n",
