@@ -187,3 +187,39 @@ async fn the_rate_budget_keeps_the_client_under_the_sandbox_limit() {
     );
     assert_eq!(c.stats().api_calls, 12);
 }
+
+#[tokio::test]
+async fn a_429_storm_stops_after_max_retries() {
+    let w = world().await;
+    let c = client(&w, 100);
+    admin(
+        &w,
+        "faults",
+        serde_json::json!({"status": 429, "times": 50, "endpoint": BU, "retryAfterSecs": 0}),
+    )
+    .await;
+    let err = list_business_units(&c).await.unwrap_err();
+    assert_eq!(err.status(), Some(429));
+    assert!(err.is_retryable());
+    assert_eq!(
+        c.stats().api_calls,
+        4,
+        "first try + 3 retries, not one per 429 forever"
+    );
+}
+
+#[tokio::test]
+async fn a_retry_after_beyond_the_cap_is_not_slept_out() {
+    let w = world().await;
+    let c = client(&w, 100);
+    admin(
+        &w,
+        "faults",
+        serde_json::json!({"status": 429, "times": 1, "endpoint": BU, "retryAfterSecs": 3600}),
+    )
+    .await;
+    let err = list_business_units(&c).await.unwrap_err();
+    assert_eq!(err.status(), Some(429));
+    assert!(err.is_retryable(), "the caller may come back later");
+    assert_eq!(c.stats().api_calls, 1, "no hour-long sleep, no second try");
+}

@@ -95,6 +95,9 @@ fn check_id(field: &str, value: &str) -> Result<(), WebhookError> {
 /// missing or mistyped envelope field, `specversion` other than `1.0`, an empty or unusable `id`
 /// or `source`.
 pub fn parse_envelope(body: &[u8]) -> Result<CloudEvent, WebhookError> {
+    // The signature was checked over the bytes as received; a UTF-8 byte order mark some
+    // senders put in front is not part of the JSON.
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     let value: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| WebhookError::malformed("body", format!("not JSON: {e}")))?;
     if !value.is_object() {
@@ -133,6 +136,13 @@ pub fn parse_call_completed(
     event: CloudEvent,
 ) -> Result<CloudEvent<CallCompletedData>, WebhookError> {
     let data: CallCompletedData = decode("data", serde_path_to_error::deserialize(event.data))?;
+    if data.call.lead_call.id <= 0 {
+        // ServiceTitan ids are positive; 0 or a negative id would become External ID "0".
+        return Err(WebhookError::malformed(
+            "data.call.leadCall.id",
+            format!("must be a positive id, got {}", data.call.lead_call.id),
+        ));
+    }
     Ok(CloudEvent {
         specversion: event.specversion,
         id: event.id,
@@ -155,6 +165,49 @@ mod tests {
         r.body = body.map(str::to_owned);
         r.is_base64_encoded = base64;
         r
+    }
+
+    #[test]
+    fn a_byte_order_mark_before_the_envelope_is_ignored() {
+        let body = json!({
+            "specversion": "1.0", "id": "evt-bom", "type": "tn.tlc.call-completed",
+            "time": "2025-03-03T16:06:11Z", "source": "https://webhooks.servicetitan.io",
+            "userassignedid": "u", "datacontenttype": "application/json",
+            "data": {"tenantId": 1, "tenantName": "t"}
+        })
+        .to_string();
+        let mut with_bom = b"\xEF\xBB\xBF".to_vec();
+        with_bom.extend_from_slice(body.as_bytes());
+        let plain = parse_envelope(body.as_bytes()).expect("plain envelope parses");
+        let bom = parse_envelope(&with_bom).expect("BOM-prefixed envelope parses");
+        assert_eq!(plain.id, bom.id);
+    }
+
+    #[test]
+    fn a_call_id_that_is_not_positive_is_malformed() {
+        let call: serde_json::Value =
+            serde_json::from_str(include_str!("../../../tests/fixtures/inbound-call.json"))
+                .unwrap();
+        for (id, ok) in [(90550002_i64, true), (0, false), (-1, false)] {
+            let mut call = call.clone();
+            call["leadCall"]["id"] = json!(id);
+            let body = json!({
+                "specversion": "1.0", "id": "evt-1", "type": "tn.tlc.call-completed",
+                "time": "2025-03-03T16:06:11Z", "source": "https://webhooks.servicetitan.io",
+                "userassignedid": "u", "datacontenttype": "application/json",
+                "data": {"tenantId": 1, "tenantName": "t", "call": call}
+            })
+            .to_string();
+            let parsed = parse_call_completed(parse_envelope(body.as_bytes()).unwrap());
+            match (parsed, ok) {
+                (Ok(e), true) => assert_eq!(e.data.call.lead_call.id, id),
+                (Err(e), false) => {
+                    assert_eq!(e.status(), 400);
+                    assert!(e.to_string().contains("data.call.leadCall.id"), "{e}");
+                }
+                (other, _) => panic!("id {id}: unexpected {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub struct JobBundle {
     #[serde(default)]
     pub customer: Option<Customer>,
     /// The customer's contacts (any order; mapping sorts).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub contacts: Vec<CustomerContact>,
     /// The job's location.
     #[serde(default)]
@@ -40,38 +40,74 @@ pub struct JobBundle {
     #[serde(default)]
     pub job_type: Option<JobType>,
     /// The job's appointments (any order; `appointments:#`, newest first by `createdOn`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_empty",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub appointments: Vec<Appointment>,
     /// Technician assignments of those appointments (`appointments:#:assignments:#`); inactive
     /// (unassigned) rows are ignored.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_empty",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub appointment_assignments: Vec<AppointmentAssignment>,
     /// The job's estimates (`estimates:#`); inactive (deleted) ones are ignored.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_empty",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub estimates: Vec<Estimate>,
     /// The job's invoices (`invoices:#`); inactive (voided) ones are ignored.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_empty",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub invoices: Vec<Invoice>,
     /// The job's cancellation log (`jobCanceledLogs:#`); inactive (removed) entries are ignored.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_empty",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub job_canceled_logs: Vec<JobCanceledLog>,
     /// Cancel reasons (lookup): the newest active log's reason becomes `cancelReason:*`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_empty",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub cancel_reasons: Vec<JobCancelReason>,
     /// The job's campaign (`campaign:*`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub campaign: Option<Campaign>,
     /// Tag types (lookup): those in the job's `tagTypeIds` become `tagTypes:#`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_empty",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub tag_types: Vec<TagType>,
     /// The location's zone (`zone:*`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub zone: Option<Zone>,
     /// Employees (lookup for Sold By: `soldBy:*`, `estimates:#:soldBy:*`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_empty",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub employees: Vec<Employee>,
     /// Technicians (lookup for Sold By).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_empty",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub technicians: Vec<Technician>,
 }
 
@@ -114,7 +150,7 @@ pub struct MembershipBundle {
     #[serde(default)]
     pub customer: Option<Customer>,
     /// The customer's contacts (any order; mapping sorts).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub contacts: Vec<CustomerContact>,
     /// The membership's location.
     #[serde(default)]
@@ -126,27 +162,55 @@ pub struct MembershipBundle {
     #[serde(default)]
     pub membership_type: Option<MembershipType>,
     /// The membership's recurring services (`recurringServices:#`); inactive ones are ignored.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_empty",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub recurring_services: Vec<RecurringService>,
     /// The membership's recurring service events (`recurringServiceEvents:#`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_empty",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub recurring_service_events: Vec<RecurringServiceEvent>,
     /// The membership's invoices (`invoices:#`); inactive (voided) ones are ignored.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_empty",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub invoices: Vec<Invoice>,
     /// Employees (lookup for Sold By: `soldBy:*`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_empty",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub employees: Vec<Employee>,
     /// Technicians (lookup for Sold By).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_empty",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub technicians: Vec<Technician>,
     /// Tag types (lookup): the customer's `tagTypeIds` become `tagTypes:#` (memberships carry
     /// no tags of their own).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_empty",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub tag_types: Vec<TagType>,
     /// Campaigns (lookup): each recurring service's `campaignId` becomes
     /// `recurringServices:#:campaign:*`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "null_as_empty",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub campaigns: Vec<Campaign>,
 }
 
@@ -168,5 +232,34 @@ impl MembershipBundle {
             tag_types: Vec::new(),
             campaigns: Vec::new(),
         }
+    }
+}
+
+/// A related list given as `null` means "none", like a missing key (bundles written by hand or
+/// exported by other tools often say `null`).
+fn null_as_empty<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+#[cfg(test)]
+mod null_tests {
+    use super::*;
+
+    #[test]
+    fn null_related_lists_read_as_empty() {
+        let job = include_str!("../../../tests/fixtures/job-bundle.json");
+        let mut v: serde_json::Value = serde_json::from_str(job).unwrap();
+        v["appointmentAssignments"] = serde_json::Value::Null;
+        v["estimates"] = serde_json::Value::Null;
+        v["contacts"] = serde_json::Value::Null;
+        let bundle: JobBundle = serde_json::from_value(v).unwrap();
+        assert!(bundle.appointment_assignments.is_empty());
+        assert!(bundle.estimates.is_empty());
+        assert!(bundle.contacts.is_empty());
+        assert!(!bundle.appointments.is_empty(), "other lists are untouched");
     }
 }

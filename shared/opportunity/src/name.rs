@@ -63,7 +63,13 @@ pub fn is_legal_suffix(text: &str) -> bool {
 /// legal suffix (`Fictional Widgets LLC` -> `Fictional` / `Widgets LLC`), as SPEC.md §4 and the
 /// product article state the no-comma rule without exception.
 pub fn split_name(name: &str) -> (Option<String>, Option<String>) {
-    let collapsed = name.split_whitespace().collect::<Vec<_>>().join(" ");
+    // Control characters (NUL, escape sequences pasted from other systems) are dropped: they
+    // are never part of a name and would corrupt what contacts show.
+    let cleaned: String = name
+        .chars()
+        .filter(|c| !c.is_control() || c.is_whitespace())
+        .collect();
+    let collapsed = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
     if collapsed.is_empty() {
         return (None, None);
     }
@@ -192,5 +198,23 @@ mod tests {
         for text in ["LLC", " l.l.c. ", "Inc.", "co", "Co., Ltd.", "gmbh"] {
             assert!(is_legal_suffix(text), "{text:?}");
         }
+    }
+}
+
+#[cfg(test)]
+mod control_tests {
+    use super::split_name;
+
+    #[test]
+    fn control_characters_are_dropped() {
+        assert_eq!(split_name("\u{0}\u{0}"), (None, None));
+        assert_eq!(
+            split_name("Smith\u{0}, Jo\u{1b}hn"),
+            (Some("John".into()), Some("Smith".into()))
+        );
+        assert_eq!(
+            split_name("Ann\tLee"),
+            (Some("Ann".into()), Some("Lee".into()))
+        );
     }
 }

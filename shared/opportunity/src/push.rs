@@ -204,6 +204,8 @@ impl PushEvent {
     /// Errors: [`EventError`] naming the first wrong field (shape errors through
     /// `serde_path_to_error`, then the rules in the module docs).
     pub fn parse(json: &str) -> Result<PushEvent, EventError> {
+        // A UTF-8 byte order mark in front of the body is not part of the JSON.
+        let json = json.strip_prefix('\u{feff}').unwrap_or(json);
         let value: serde_json::Value = serde_json::from_str(json).map_err(|e| EventError {
             field: ".".into(),
             reason: format!(
@@ -527,6 +529,16 @@ mod tests {
             "user": {"id": "u-1", "name": "Jane Doe"},
             "someFutureField": true
         })
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_part_of_the_event() {
+        let plain = base().to_string();
+        let with_bom = format!("\u{feff}{plain}");
+        assert_eq!(
+            PushEvent::parse(&with_bom).unwrap(),
+            PushEvent::parse(&plain).unwrap()
+        );
     }
 
     fn with(patch: serde_json::Value) -> String {

@@ -243,6 +243,9 @@ pub struct ClientConfig {
     pub max_retries: usize,
     /// First backoff delay; doubles per retry, capped at 20 s, with jitter.
     pub min_backoff: Duration,
+    /// Longest `Retry-After` waited out (default 20 s); a 429 asking for more fails at once
+    /// with a retryable error, so no run sleeps past its deadline.
+    pub max_retry_after: Duration,
 }
 
 impl std::fmt::Debug for ClientConfig {
@@ -285,6 +288,7 @@ impl ClientConfig {
             timeout: Duration::from_secs(30),
             max_retries: 5,
             min_backoff: Duration::from_millis(200),
+            max_retry_after: Duration::from_secs(20),
         })
     }
 }
@@ -648,6 +652,7 @@ impl Client {
         Fut: std::future::Future<Output = Result<Vec<u8>, ApiError>>,
     {
         let cfg = &self.inner.config;
+        let max_retry_after = cfg.max_retry_after;
         let backoff = ExponentialBuilder::default()
             .with_min_delay(cfg.min_backoff)
             .with_max_delay(Duration::from_secs(20))
@@ -655,9 +660,15 @@ impl Client {
             .with_jitter();
         call.retry(backoff)
             .when(when)
-            .adjust(|err, planned| match err {
-                ApiError::Status { retry_after: Some(wait), .. } => Some(*wait),
-                _ => planned,
+            .adjust(|err, planned| match (err, planned) {
+                // Retries exhausted: stop, whatever the server asked.
+                (_, None) => None,
+                // Honour Retry-After up to the cap; a longer wait is not waited out here (the
+                // caller's deadline would pass): the retryable error goes back to the caller.
+                (ApiError::Status { retry_after: Some(wait), .. }, Some(_)) => {
+                    (*wait <= max_retry_after).then_some(*wait)
+                }
+                (_, planned) => planned,
             })
             .notify(|err, wait| {
                 tracing::warn!(endpoint = label, error = %err, wait_ms = wait.as_millis() as u64, "retrying ServiceTitan request");

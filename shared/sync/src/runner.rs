@@ -235,7 +235,23 @@ pub async fn run_scheduled(
                 });
                 continue;
             }
-            Err(e) => Err(e).ws(ws)?,
+            Err(e) => {
+                // One integration's store trouble never stops the others.
+                let e = SyncError::Store {
+                    workspace: ws.to_owned(),
+                    source: e,
+                };
+                error!(workspace = ws, error = %e, "taking the sync lease failed");
+                summary.failed += 1;
+                summary.outcomes.push(IntegrationOutcome {
+                    workspace_id: ws.to_owned(),
+                    report: None,
+                    retryable: e.is_retryable(),
+                    error: Some(e.to_string()),
+                    skipped: false,
+                });
+                continue;
+            }
         };
         let result = async {
             let client = client_for(integration, secrets, platform).await?;
