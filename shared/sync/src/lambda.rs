@@ -89,6 +89,50 @@ impl Config {
     }
 }
 
+/// A poll function's whole `main`: JSON tracing (level from `RUST_LOG`, default `info`), the
+/// configuration from the environment, AWS clients from the standard AWS configuration (so
+/// `AWS_ENDPOINT_URL` applies), the platform app key read once from Secrets Manager, then the
+/// Lambda runtime loop calling [`handle_scheduled`] for `model`.
+///
+/// Errors: configuration or app key problems at cold start (the runtime reports them as an
+/// init error), or the runtime's own failure.
+pub async fn serve(model: Model) -> Result<(), lambda_runtime::Error> {
+    use secrecy::SecretString;
+    use secrets::SecretsManager;
+
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_current_span(false)
+        .without_time()
+        .init();
+    let config = Config::from_env()?;
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let secrets = SecretsManager::new(aws_sdk_secretsmanager::Client::new(&aws));
+    let app_key: SecretString = secrets.get(&config.app_key_secret_id).await?;
+    let app = App {
+        store: Store::new(
+            aws_sdk_dynamodb::Client::new(&aws),
+            config.table_name.clone(),
+        ),
+        secrets,
+        platform: Platform {
+            app_key,
+            endpoint_override: config.endpoint_override.clone(),
+            requests_per_second: config.requests_per_second,
+        },
+        deadline_margin: config.deadline_margin,
+    };
+    let app = &app;
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: LambdaEvent<Value>| handle_scheduled(app, model, event),
+    ))
+    .await
+}
+
 /// Everything the handler needs, built once per container.
 pub struct App<S> {
     /// The store.
