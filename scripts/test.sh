@@ -32,7 +32,7 @@ PORT=$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0
 LOG=$(mktemp -t moto.XXXXXX.log)
 "$VENV/bin/moto_server" -H 127.0.0.1 -p "$PORT" >"$LOG" 2>&1 &
 MOTO_PID=$!
-trap 'kill "$MOTO_PID" 2>/dev/null || true' EXIT
+trap 'kill "$MOTO_PID" 2>/dev/null || true; rm -f "$LOG"' EXIT
 "$VENV/bin/python" - "$PORT" <<'PY'
 import sys, time, urllib.request
 url = f"http://127.0.0.1:{sys.argv[1]}/moto-api/"
@@ -66,4 +66,5 @@ set -e
 # One closing line for the whole run (cargo's own last line is that of the last doc-test crate).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
      END { printf "\nworkspace: %d passed, %d failed, %d skipped\n", p, f, s }' "$OUT"
+rm -f "$OUT"
 exit "$STATUS"

@@ -395,10 +395,24 @@ pub async fn run_demo(
             out.by_model
                 .iter()
                 .map(|(m, s)| format!("{} {m}", s.opportunities))
+                .chain(std::iter::once(format!(
+                    "{} inbound call",
+                    out.opportunities
+                        - out
+                            .by_model
+                            .values()
+                            .map(|s| s.opportunities)
+                            .sum::<usize>()
+                )))
                 .collect::<Vec<_>>()
                 .join(", "),
             out.contacts
         );
+        if out.opportunities_written as usize > out.opportunities {
+            println!(
+                "  (a backfill may write a job twice: a later feed of the same run, e.g. estimates, adds records its first build could not know)"
+            );
+        }
         println!();
         output::print_opportunities(&opportunities[..opportunities.len().min(5)]);
         println!();

@@ -161,7 +161,7 @@ pub async fn run(
             Ok(Delivery::Posted { target, .. }) => format!("posted on {target}"),
             Ok(Delivery::FoundPosted { target, .. }) => format!("already on {target}"),
             Ok(Delivery::Duplicate { .. }) => {
-                "duplicate: pushed in an earlier run, nothing posted".to_owned()
+                "already handled in an earlier run: nothing posted".to_owned()
             }
             Ok(Delivery::Skipped { reason, .. }) => format!("not pushed ({reason}), recorded"),
             Err(err) => anyhow::bail!("pushing the demo event failed: {err}"),

@@ -54,7 +54,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Start a sandbox, register a demo integration, run the job sync, print a summary.
+    /// Start a sandbox, register a demo integration, run the job and membership syncs, fire a
+    /// completed call at the webhook handler, push a few notes, print a summary.
     Demo(demo::DemoArgs),
     /// Serve the ServiceTitan sandbox until Ctrl-C.
     Sandbox(demo::SandboxArgs),
