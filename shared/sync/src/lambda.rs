@@ -45,45 +45,22 @@ impl Config {
     ///
     /// Errors: one message listing every missing or malformed variable.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, String> {
-        let mut problems = Vec::new();
-        let mut required = |name: &str| {
-            get(name)
-                .filter(|v| !v.trim().is_empty())
-                .unwrap_or_else(|| {
-                    problems.push(format!("{name} is not set"));
-                    String::new()
-                })
-        };
-        let table_name = required("TABLE_NAME");
-        let app_key_secret_id = required("ST_APP_KEY_SECRET_ID");
-        let endpoint_override = match (get("ST_API_BASE_URL"), get("ST_TOKEN_URL")) {
-            (Some(a), Some(t)) => Some((a, t)),
-            (None, None) => None,
-            _ => {
-                problems.push("ST_API_BASE_URL and ST_TOKEN_URL go together".into());
-                None
-            }
-        };
-        let mut number = |name: &str, default: u64| match get(name) {
-            None => default,
-            Some(v) => v.trim().parse::<u64>().unwrap_or_else(|_| {
-                problems.push(format!("{name} must be a whole number, got `{v}`"));
-                default
-            }),
-        };
-        let requests_per_second = number("ST_REQUESTS_PER_SECOND", 20) as u32;
-        let deadline_margin = Duration::from_millis(number("SYNC_DEADLINE_MARGIN_MS", 30_000));
-        if requests_per_second == 0 {
-            problems.push("ST_REQUESTS_PER_SECOND must be at least 1".into());
+        let mut env = crate::env::EnvReader::new(get);
+        let table_name = env.required("TABLE_NAME");
+        let app_key_secret_id = env.required("ST_APP_KEY_SECRET_ID");
+        let endpoint_override = env.endpoint_override();
+        let requests_per_second = env.number("ST_REQUESTS_PER_SECOND", 20, 1);
+        let deadline_margin =
+            Duration::from_millis(env.number("SYNC_DEADLINE_MARGIN_MS", 30_000, 0));
+        if requests_per_second > u64::from(u32::MAX) {
+            env.problem("ST_REQUESTS_PER_SECOND is too large");
         }
-        if !problems.is_empty() {
-            return Err(format!("configuration: {}", problems.join("; ")));
-        }
+        env.finish()?;
         Ok(Config {
             table_name,
             app_key_secret_id,
             endpoint_override,
-            requests_per_second,
+            requests_per_second: requests_per_second as u32,
             deadline_margin,
         })
     }

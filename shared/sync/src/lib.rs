@@ -9,6 +9,7 @@
 //! parsing (the function crates).
 
 mod engine;
+pub mod env;
 mod error;
 mod jobs;
 #[cfg(feature = "lambda")]
