@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::Utc;
-use lambda_runtime::{Context, LambdaEvent};
+use lambda_runtime::LambdaEvent;
 use secrets::SecretSource;
 use serde::Serialize;
 use sync::push::{Delivery, Pusher};
@@ -163,14 +163,9 @@ pub async fn process<S: SecretSource>(
     (response, summary)
 }
 
-/// The soft deadline: the invocation's deadline minus the margin (never in the past).
-pub fn soft_deadline(context: &Context, margin: Duration) -> Instant {
-    let remaining = context
-        .deadline()
-        .duration_since(std::time::SystemTime::now())
-        .unwrap_or(Duration::ZERO);
-    Instant::now() + remaining.saturating_sub(margin)
-}
+/// The soft deadline: the invocation's deadline minus the margin (never in the past); the same
+/// rule as the poll functions'.
+pub use sync::lambda::soft_deadline;
 
 #[cfg(test)]
 mod tests {

@@ -309,7 +309,33 @@ impl Store {
         pk: &str,
         sks: &[&str],
     ) -> Result<HashMap<String, (String, String)>, StoreError> {
-        let mut found = HashMap::new();
+        let items = self
+            .batch_get_all(workspace, pk, sks, Some(&[SK, HASH_ATTR, UPDATED_ATTR]))
+            .await?;
+        Ok(items
+            .iter()
+            .filter_map(|item| {
+                let sk = keys::get_s(item, SK)?;
+                let h = keys::get_s(item, HASH_ATTR)?;
+                let u = keys::get_s(item, UPDATED_ATTR)?;
+                Some((sk.to_owned(), (h.to_owned(), u.to_owned())))
+            })
+            .collect())
+    }
+
+    /// Every stored item among the sort keys `sks` of partition `pk`: strongly consistent
+    /// BatchGetItem calls of at most 100 keys, unprocessed keys retried with a short backoff
+    /// (at most `BATCH_GET_ROUNDS` rounds). `projection`: only these attributes.
+    ///
+    /// Errors: [`StoreError::Unprocessed`] when keys stay unprocessed, or DynamoDB failures.
+    pub(crate) async fn batch_get_all(
+        &self,
+        workspace: &str,
+        pk: &str,
+        sks: &[&str],
+        projection: Option<&[&str]>,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut found = Vec::new();
         for chunk in sks.chunks(BATCH_GET_MAX) {
             let mut pending: Vec<Item> = chunk.iter().map(|sk| keys::key(pk, sk)).collect();
             let mut round = 0;
@@ -325,15 +351,17 @@ impl Store {
                     tokio::time::sleep(Duration::from_millis(ms)).await;
                 }
                 round += 1;
-                let request = KeysAndAttributes::builder()
+                let mut request = KeysAndAttributes::builder()
                     .set_keys(Some(std::mem::take(&mut pending)))
-                    .consistent_read(true)
-                    .projection_expression("#sk, #h, #u")
-                    .expression_attribute_names("#sk", SK)
-                    .expression_attribute_names("#h", HASH_ATTR)
-                    .expression_attribute_names("#u", UPDATED_ATTR)
-                    .build()
-                    .map_err(StoreError::build("BatchGetItem"))?;
+                    .consistent_read(true);
+                if let Some(attrs) = projection {
+                    let names: Vec<String> = (0..attrs.len()).map(|i| format!("#a{i}")).collect();
+                    request = request.projection_expression(names.join(", "));
+                    for (name, attr) in names.iter().zip(attrs) {
+                        request = request.expression_attribute_names(name, *attr);
+                    }
+                }
+                let request = request.build().map_err(StoreError::build("BatchGetItem"))?;
                 self.count_read();
                 let out = self
                     .client
@@ -344,20 +372,11 @@ impl Store {
                     .map_err(|e| {
                         StoreError::sdk("BatchGetItem", Some(workspace), format!("{pk}/OPP#…"), e)
                     })?;
-                for item in out
-                    .responses
-                    .and_then(|mut r| r.remove(self.table.as_ref()))
-                    .unwrap_or_default()
-                {
-                    let (Some(sk), Some(h), Some(u)) = (
-                        keys::get_s(&item, SK),
-                        keys::get_s(&item, HASH_ATTR),
-                        keys::get_s(&item, UPDATED_ATTR),
-                    ) else {
-                        continue;
-                    };
-                    found.insert(sk.to_owned(), (h.to_owned(), u.to_owned()));
-                }
+                found.extend(
+                    out.responses
+                        .and_then(|mut r| r.remove(self.table.as_ref()))
+                        .unwrap_or_default(),
+                );
                 pending = out
                     .unprocessed_keys
                     .and_then(|mut u| u.remove(self.table.as_ref()))
