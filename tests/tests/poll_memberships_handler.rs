@@ -42,6 +42,7 @@ async fn schedule_events_sync_the_memberships_of_the_shard() {
         secrets: world.secrets.clone(),
         platform: world.platform.clone(),
         deadline_margin: Duration::from_secs(5),
+        continuation: None,
     };
     for name in [
         "poll-memberships.schedule.json",

@@ -40,4 +40,16 @@ mod tests {
             assert_eq!(parse_input(&sample).unwrap(), Shard::default());
         }
     }
+
+    #[test]
+    fn sample_continuation_event_decodes() {
+        let sample: Value =
+            serde_json::from_str(include_str!("../../../events/poll-jobs.continue.json")).unwrap();
+        let input = sync::lambda::parse_poll_input(&sample).unwrap();
+        let sync::lambda::PollInput::Continue(messages) = input else {
+            panic!("an SQS event is a continuation: {input:?}");
+        };
+        assert_eq!(messages.len(), 1);
+        assert_eq!(messages[0].model, MODEL);
+    }
 }

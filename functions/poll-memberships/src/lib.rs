@@ -46,4 +46,18 @@ mod tests {
             assert_eq!(parse_input(&sample).unwrap(), expected);
         }
     }
+
+    #[test]
+    fn sample_continuation_event_decodes() {
+        let sample: Value = serde_json::from_str(include_str!(
+            "../../../events/poll-memberships.continue.json"
+        ))
+        .unwrap();
+        let input = sync::lambda::parse_poll_input(&sample).unwrap();
+        let sync::lambda::PollInput::Continue(messages) = input else {
+            panic!("an SQS event is a continuation: {input:?}");
+        };
+        assert_eq!(messages.len(), 1);
+        assert_eq!(messages[0].model, MODEL);
+    }
 }

@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 use servicetitan::{
     Appointment, AppointmentAssignment, BusinessUnit, Campaign, Customer, CustomerContact,
-    Employee, Estimate, Invoice, Job, JobCancelReason, JobCanceledLog, JobType, Location,
+    Employee, Estimate, Id, Invoice, Job, JobCancelReason, JobCanceledLog, JobType, Location,
     Membership, MembershipType, RecurringService, RecurringServiceEvent, TagType, Technician, Zone,
 };
 
@@ -109,6 +109,15 @@ pub struct JobBundle {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub technicians: Vec<Technician>,
+    /// Customer ids merged into `customer`, in chain order starting with the base record's own
+    /// `customerId` (`mergedToId` links, SPEC.md §5: a merged customer resolves to the
+    /// survivor); empty when `customer` is the base record's own customer.
+    #[serde(
+        default,
+        deserialize_with = "null_as_empty",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub merged_customer_ids: Vec<Id>,
 }
 
 impl JobBundle {
@@ -132,6 +141,7 @@ impl JobBundle {
             zone: None,
             employees: Vec::new(),
             technicians: Vec::new(),
+            merged_customer_ids: Vec::new(),
         }
     }
 }
@@ -196,6 +206,15 @@ pub struct MembershipBundle {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub technicians: Vec<Technician>,
+    /// Customer ids merged into `customer`, in chain order starting with the base record's own
+    /// `customerId` (`mergedToId` links, SPEC.md §5: a merged customer resolves to the
+    /// survivor); empty when `customer` is the base record's own customer.
+    #[serde(
+        default,
+        deserialize_with = "null_as_empty",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub merged_customer_ids: Vec<Id>,
     /// Tag types (lookup): the customer's `tagTypeIds` become `tagTypes:#` (memberships carry
     /// no tags of their own).
     #[serde(
@@ -229,6 +248,7 @@ impl MembershipBundle {
             invoices: Vec::new(),
             employees: Vec::new(),
             technicians: Vec::new(),
+            merged_customer_ids: Vec::new(),
             tag_types: Vec::new(),
             campaigns: Vec::new(),
         }
@@ -243,6 +263,13 @@ where
     T: serde::Deserialize<'de>,
 {
     Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+/// Whether `customer_id` (the bundle's customer) may stand for a base record whose own
+/// `customerId` is `own`: the same customer, or the survivor of a merge chain that starts at
+/// `own` (`merged` = [`JobBundle::merged_customer_ids`]).
+pub(crate) fn is_customer_of(customer_id: Id, own: Id, merged: &[Id]) -> bool {
+    customer_id == own || merged.first() == Some(&own)
 }
 
 #[cfg(test)]

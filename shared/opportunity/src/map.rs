@@ -126,7 +126,8 @@ pub(crate) fn mismatch(resource: &str, id: i64, field: &str, reason: String) -> 
 fn validate_job_bundle(bundle: &JobBundle) -> Result<(), MapError> {
     let job = &bundle.job;
     if let Some(customer) = &bundle.customer {
-        if customer.id != job.customer_id {
+        if !crate::bundle::is_customer_of(customer.id, job.customer_id, &bundle.merged_customer_ids)
+        {
             return Err(mismatch(
                 "customer",
                 customer.id,
@@ -138,16 +139,17 @@ fn validate_job_bundle(bundle: &JobBundle) -> Result<(), MapError> {
             ));
         }
     }
+    let customer_id = bundle.customer.as_ref().map_or(job.customer_id, |c| c.id);
     for contact in &bundle.contacts {
         if let Some(owner) = contact.customer_id {
-            if owner != job.customer_id {
+            if owner != customer_id {
                 return Err(mismatch(
                     "customerContact",
                     contact.id,
                     "customerId",
                     format!(
-                        "belongs to customer {owner}, not to job {}'s customer {}",
-                        job.id, job.customer_id
+                        "belongs to customer {owner}, not to job {}'s customer {customer_id}",
+                        job.id
                     ),
                 ));
             }
@@ -512,38 +514,29 @@ pub(crate) fn add_tag_types(
 }
 
 /// The records a job opportunity was built from whose `modifiedOn` moves its External Updated
-/// At (SPEC.md §4): the job, its active appointments, their active assignments, its active
-/// estimates and invoices.
+/// At (SPEC.md §4): the job, its appointments, the assignments of its active appointments, its
+/// estimates and invoices — also the inactive ones: deleting, voiding or unassigning is a change (the row's `modifiedOn`
+/// is the deletion), so it moves External Updated At forward, never back, although the row
+/// leaves the details lists.
 fn job_updated_at(bundle: &JobBundle) -> DateTime<Utc> {
     let job = &bundle.job;
-    let appointments: Vec<&servicetitan::Appointment> = bundle
-        .appointments
-        .iter()
-        .filter(|a| a.active != Some(false))
-        .collect();
     let times = std::iter::once(job.modified_on)
-        .chain(appointments.iter().map(|a| a.modified_on))
+        .chain(bundle.appointments.iter().map(|a| a.modified_on))
         .chain(
             bundle
                 .appointment_assignments
                 .iter()
-                .filter(|x| x.active && appointments.iter().any(|a| a.id == x.appointment_id))
+                .filter(|x| {
+                    // Assignments of a deleted appointment went with it.
+                    bundle
+                        .appointments
+                        .iter()
+                        .any(|a| a.id == x.appointment_id && a.active != Some(false))
+                })
                 .map(|x| x.modified_on),
         )
-        .chain(
-            bundle
-                .estimates
-                .iter()
-                .filter(|e| e.active)
-                .map(|e| e.modified_on),
-        )
-        .chain(
-            bundle
-                .invoices
-                .iter()
-                .filter(|i| i.active)
-                .map(Invoice::last_modified),
-        );
+        .chain(bundle.estimates.iter().map(|e| e.modified_on))
+        .chain(bundle.invoices.iter().map(Invoice::last_modified));
     latest(times, job.modified_on)
 }
 
@@ -563,9 +556,9 @@ fn latest(
 ///   same order as `customer:contacts:#` in the details); `phone_extension` from the phone;
 /// - first / last name: [`split_name`] of the customer's name (`None` without a customer);
 /// - `external_created_at` = the job's `createdOn`; `external_updated_at` = the latest
-///   `modifiedOn` of the job and of the records it was built from (SPEC.md §4: its active
-///   appointments, their active assignments, its active estimates and invoices). Customer,
-///   contacts, location, cancel logs and reference data do not count.
+///   `modifiedOn` of the job and of the records it was built from (SPEC.md §4: its
+///   appointments, their assignments, its estimates and invoices, deleted ones included).
+///   Customer, contacts, location, cancel logs and reference data do not count.
 /// - details: [`job_details`].
 ///
 /// Errors: a [`MapError`] naming the resource, id and field when a related record is not the one
@@ -964,6 +957,28 @@ mod tests {
         let mut c = contact(78, "Email", "a@x.com", 1);
         c.customer_id = Some(3301457);
         assert!(map_job(&bundle(vec![c]), &MappingConfig::default()).is_ok());
+    }
+
+    #[test]
+    fn merged_customer_resolves_to_the_survivor() {
+        // Job 41872305's customer 3301457 was merged into 555 (SPEC.md §5).
+        let mut b = bundle(vec![]);
+        b.customer = Some(customer(555, "Survivor, Sam"));
+        let mut c = contact(79, "Email", "sam@survivor.example", 1);
+        c.customer_id = Some(555);
+        b.contacts = vec![c];
+        assert!(
+            map_job(&b, &MappingConfig::default()).is_err(),
+            "no chain given"
+        );
+        b.merged_customer_ids = vec![3301457];
+        let o = map_job(&b, &MappingConfig::default()).expect("survivor accepted");
+        assert_eq!(o.external_contact_id.as_deref(), Some("555"));
+        assert_eq!(o.standard.email.as_deref(), Some("sam@survivor.example"));
+        assert_eq!(o.details.get("customerId"), Some(&json!(3301457)));
+        // a chain that does not start at the job's customer is refused
+        b.merged_customer_ids = vec![12];
+        assert!(map_job(&b, &MappingConfig::default()).is_err());
     }
 
     #[test]

@@ -25,7 +25,9 @@ fn validate(bundle: &MembershipBundle) -> Result<(), MapError> {
             format!("is not membership {}'s {what} ({expected})", m.id),
         )
     };
-    if let Some(c) = bundle.customer.as_ref().filter(|c| c.id != m.customer_id) {
+    if let Some(c) = bundle.customer.as_ref().filter(|c| {
+        !crate::bundle::is_customer_of(c.id, m.customer_id, &bundle.merged_customer_ids)
+    }) {
         return Err(wrong(
             "customer",
             c.id,
@@ -34,15 +36,16 @@ fn validate(bundle: &MembershipBundle) -> Result<(), MapError> {
             format!("customerId {}", m.customer_id),
         ));
     }
+    let customer_id = bundle.customer.as_ref().map_or(m.customer_id, |c| c.id);
     for c in &bundle.contacts {
-        if let Some(owner) = c.customer_id.filter(|o| *o != m.customer_id) {
+        if let Some(owner) = c.customer_id.filter(|o| *o != customer_id) {
             return Err(mismatch(
                 "customerContact",
                 c.id,
                 "customerId",
                 format!(
-                    "belongs to customer {owner}, not to membership {}'s customer {}",
-                    m.id, m.customer_id
+                    "belongs to customer {owner}, not to membership {}'s customer {customer_id}",
+                    m.id
                 ),
             ));
         }

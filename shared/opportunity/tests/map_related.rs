@@ -144,12 +144,12 @@ fn external_updated_at_follows_the_records_it_was_built_from() {
             "2025-03-12T08:00:00Z",
         ),
         (
-            "a deleted estimate does not count",
+            "deleting an estimate is a change (it moves forward, never back)",
             |b| {
                 b.estimates[2].modified_on = at("2025-03-09T08:00:00Z");
                 b.estimates[2].active = false;
             },
-            "2025-03-06T18:02:00.5Z",
+            "2025-03-09T08:00:00Z",
         ),
         (
             "customer, location and reference data do not count",

@@ -14,6 +14,7 @@
 //! |---|---|---|---|
 //! | integration | `WS#<workspace>` | `INTEGRATION` | `gsi2pk = INTEGRATION`, `gsi2sk = <workspace>` |
 //! | feed progress | `WS#<workspace>` | `PROGRESS#<feed>` | |
+//! | backfill state | `WS#<workspace>` | `BACKFILL#<model>` | (module `backfill`) |
 //! | contact | `WS#<workspace>` | `CONTACT#<uuid>` | |
 //! | e-mail lookup | `WS#<workspace>` | `EMAIL#<normalized email>` | |
 //! | phone lookup | `WS#<workspace>` | `PHONE#<E.164>` | |
@@ -84,6 +85,7 @@
 //! store guards against are therefore tested on dynoxide only. [`Store::ensure_table`] creates
 //! the table for the CLI and tests; in AWS the SAM template does.
 
+mod backfill;
 mod contacts;
 #[cfg(feature = "embedded")]
 pub mod embedded;
@@ -96,6 +98,7 @@ mod opportunities_read;
 mod store;
 mod webhooks;
 
+pub use backfill::BackfillState;
 pub use contacts::{Contact, ContactResolution, MatchedBy};
 pub use error::{BoxError, DynamoError, StoreError};
 pub use lease::Lease;

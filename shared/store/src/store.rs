@@ -84,6 +84,10 @@ pub struct FeedProgress {
     pub updated_at: DateTime<Utc>,
     /// Records read from the feed so far (cumulative).
     pub records_read: u64,
+    /// A backfill feed that reached the end of its window (`false` for incremental feeds, which
+    /// never end). Absent in older items.
+    #[serde(default)]
+    pub done: bool,
 }
 
 impl Store {
@@ -369,13 +373,9 @@ impl Store {
         workspace: &str,
         feed: &str,
     ) -> Result<Option<FeedProgress>, StoreError> {
-        keys::validate_workspace(workspace)?;
         keys::validate_id(workspace, "feed", feed)?;
-        let (pk, sk) = (keys::pk(workspace), keys::sk_progress(feed));
-        self.get_item(workspace, &pk, &sk)
-            .await?
-            .map(|item| decode(workspace, &pk, &sk, "feed progress", item))
-            .transpose()
+        self.get_doc(workspace, &keys::sk_progress(feed), "feed progress")
+            .await
     }
 
     /// Every feed's saved progress in `workspace` (a Query on its partition,
@@ -384,43 +384,83 @@ impl Store {
     /// Errors: [`StoreError`] for an invalid workspace, DynamoDB failures or undecodable items.
     #[instrument(skip_all, fields(workspace = %workspace))]
     pub async fn list_progress(&self, workspace: &str) -> Result<Vec<FeedProgress>, StoreError> {
-        keys::validate_workspace(workspace)?;
-        let pk = keys::pk(workspace);
-        let items = self
-            .query_all(
-                Some(workspace),
-                None,
-                keys::PK,
-                &pk,
-                Some("PROGRESS#"),
-                keys::SK,
-            )
-            .await?;
-        items
-            .into_iter()
-            .map(|item| {
-                let sk = keys::get_s(&item, keys::SK).unwrap_or_default().to_owned();
-                decode(workspace, &pk, &sk, "feed progress", item)
-            })
-            .collect()
+        self.list_docs(workspace, "PROGRESS#", "feed progress")
+            .await
     }
 
     /// Save (replace) the progress of `p.feed` in `workspace` (item `PROGRESS#<feed>`).
     #[instrument(skip_all, fields(workspace = %workspace, feed = %p.feed))]
     pub async fn put_progress(&self, workspace: &str, p: &FeedProgress) -> Result<(), StoreError> {
-        keys::validate_workspace(workspace)?;
         keys::validate_id(workspace, "feed", &p.feed)?;
-        let (pk, sk) = (keys::pk(workspace), keys::sk_progress(&p.feed));
-        let mut item: Item = serde_dynamo::to_item(p).map_err(|e| StoreError::Codec {
+        self.put_doc(
+            workspace,
+            &keys::sk_progress(&p.feed),
+            "progress",
+            "feed progress",
+            p,
+        )
+        .await
+    }
+
+    /// The item `sk` of `workspace`'s partition decoded as `T` (`what` names it in errors);
+    /// strongly consistent.
+    pub(crate) async fn get_doc<T: serde::de::DeserializeOwned>(
+        &self,
+        workspace: &str,
+        sk: &str,
+        what: &'static str,
+    ) -> Result<Option<T>, StoreError> {
+        keys::validate_workspace(workspace)?;
+        let pk = keys::pk(workspace);
+        self.get_item(workspace, &pk, sk)
+            .await?
+            .map(|item| decode(workspace, &pk, sk, what, item))
+            .transpose()
+    }
+
+    /// Every item of `workspace`'s partition whose sort key starts with `prefix`, decoded as `T`,
+    /// in sort-key order (strongly consistent).
+    pub(crate) async fn list_docs<T: serde::de::DeserializeOwned>(
+        &self,
+        workspace: &str,
+        prefix: &str,
+        what: &'static str,
+    ) -> Result<Vec<T>, StoreError> {
+        keys::validate_workspace(workspace)?;
+        let pk = keys::pk(workspace);
+        let items = self
+            .query_all(Some(workspace), None, keys::PK, &pk, Some(prefix), keys::SK)
+            .await?;
+        items
+            .into_iter()
+            .map(|item| {
+                let sk = keys::get_s(&item, keys::SK).unwrap_or_default().to_owned();
+                decode(workspace, &pk, &sk, what, item)
+            })
+            .collect()
+    }
+
+    /// Replace item `sk` of `workspace`'s partition with `value` (tagged `entity`).
+    pub(crate) async fn put_doc<T: serde::Serialize>(
+        &self,
+        workspace: &str,
+        sk: &str,
+        entity: &'static str,
+        what: &'static str,
+        value: &T,
+    ) -> Result<(), StoreError> {
+        keys::validate_workspace(workspace)?;
+        let pk = keys::pk(workspace);
+        let mut item: Item = serde_dynamo::to_item(value).map_err(|e| StoreError::Codec {
             workspace: workspace.to_owned(),
-            key: keys::display(&pk, &sk),
+            key: keys::display(&pk, sk),
             direction: "encode",
-            what: "feed progress",
+            what,
             source: Box::new(e),
         })?;
-        item.extend(keys::key(&pk, &sk));
-        item.insert(keys::ENTITY.into(), s("progress"));
-        self.put_plain(workspace, &pk, &sk, item).await
+        item.extend(keys::key(&pk, sk));
+        item.insert(keys::ENTITY.into(), s(entity));
+        self.put_plain(workspace, &pk, sk, item).await
     }
 
     /// Unconditional PutItem.

@@ -94,6 +94,7 @@ conformance!(
         integrations_put_get_list,
         workspace_isolation,
         progress_put_get,
+        backfill_state_put_get_list,
         contact_resolution_order,
         candidates_without_email_and_different_phones_make_two_contacts,
         upsert_create_unchanged_changed_refused,

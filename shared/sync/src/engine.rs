@@ -28,6 +28,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
+use futures::StreamExt;
 use opportunity::{
     map_job, map_membership, ContactCandidate, Details, Integration, JobBundle, MapError,
     MappingConfig, MembershipBundle, Model, Opportunity, Resource, ResourceSelection,
@@ -39,7 +40,7 @@ use servicetitan::{
     Employee, Estimate, Id, Invoice, Job, JobCancelReason, JobCanceledLog, JobType, Location,
     Membership, MembershipType, RecurringService, RecurringServiceEvent, TagType, Technician, Zone,
 };
-use store::{FeedProgress, Store, StoredOpportunity};
+use store::{BackfillState, FeedProgress, Store, StoredOpportunity};
 use tracing::{info, warn};
 
 use crate::error::Ctx;
@@ -68,23 +69,62 @@ pub enum Feed {
     RecurringServiceEvents,
     /// `export/invoices`, rows with a membership.
     MembershipInvoices,
+    /// `export/customers`: a changed customer marks its stored opportunities (index `gsi1`).
+    Customers,
+    /// `export/customers/contacts`: marks the stored opportunities of the contact's customer.
+    CustomerContacts,
+    /// `export/locations`: marks the customer's stored opportunities built with that location.
+    Locations,
 }
 
 impl Feed {
-    /// The store progress key (`PROGRESS#<key>`).
-    pub fn progress_key(self) -> &'static str {
+    /// The feed's resource name, the last part of its progress keys (`appointments`).
+    pub fn resource(self) -> &'static str {
         match self {
-            Feed::Jobs => "job:jobs",
-            Feed::Appointments => "job:appointments",
-            Feed::AppointmentAssignments => "job:appointment-assignments",
-            Feed::Estimates => "job:estimates",
-            Feed::JobInvoices => "job:invoices",
-            Feed::JobCanceledLogs => "job:job-canceled-logs",
-            Feed::Memberships => "membership:memberships",
-            Feed::RecurringServices => "membership:recurring-services",
-            Feed::RecurringServiceEvents => "membership:recurring-service-events",
-            Feed::MembershipInvoices => "membership:invoices",
+            Feed::Jobs => "jobs",
+            Feed::Appointments => "appointments",
+            Feed::AppointmentAssignments => "appointment-assignments",
+            Feed::Estimates => "estimates",
+            Feed::JobInvoices | Feed::MembershipInvoices => "invoices",
+            Feed::JobCanceledLogs => "job-canceled-logs",
+            Feed::Memberships => "memberships",
+            Feed::RecurringServices => "recurring-services",
+            Feed::RecurringServiceEvents => "recurring-service-events",
+            Feed::Customers => "customers",
+            Feed::CustomerContacts => "customer-contacts",
+            Feed::Locations => "locations",
         }
+    }
+
+    /// The incremental progress key of this feed for `model` (`PROGRESS#<key>`): `job:estimates`.
+    pub fn progress_key(self, model: Model) -> String {
+        format!("{model}:{}", self.resource())
+    }
+
+    /// The backfill progress key of this feed for `model`: `backfill:job:estimates`.
+    pub fn backfill_key(self, model: Model) -> String {
+        format!("backfill:{model}:{}", self.resource())
+    }
+
+    /// The backfill's history progress key of this feed for `model`:
+    /// `backfill-history:job:estimates` (see [`BackfillState::related_from`]).
+    pub fn history_key(self, model: Model) -> String {
+        format!("backfill-history:{model}:{}", self.resource())
+    }
+
+    /// Base feeds (jobs, memberships).
+    fn is_base(self) -> bool {
+        matches!(self, Feed::Jobs | Feed::Memberships)
+    }
+
+    /// Customer, contact and location feeds: they mark stored opportunities through the
+    /// customer index and take no part in the backfill (a backfill rebuild reads customers,
+    /// contacts and locations as they are now).
+    fn is_people(self) -> bool {
+        matches!(
+            self,
+            Feed::Customers | Feed::CustomerContacts | Feed::Locations
+        )
     }
 
     fn endpoint(self) -> Endpoint {
@@ -98,11 +138,15 @@ impl Feed {
             Feed::Memberships => endpoints::EXPORT_MEMBERSHIPS,
             Feed::RecurringServices => endpoints::EXPORT_RECURRING_SERVICES,
             Feed::RecurringServiceEvents => endpoints::EXPORT_RECURRING_SERVICE_EVENTS,
+            Feed::Customers => endpoints::EXPORT_CUSTOMERS,
+            Feed::CustomerContacts => endpoints::EXPORT_CUSTOMER_CONTACTS,
+            Feed::Locations => endpoints::EXPORT_LOCATIONS,
         }
     }
 
-    /// The feeds `model` reads with `selection`, base feed first: only selected resources are
-    /// requested from ServiceTitan (SPEC.md §2).
+    /// The incremental feeds `model` reads with `selection`, base feed first, then the selected
+    /// related resources (only selected resources are requested from ServiceTitan, SPEC.md §2),
+    /// then customers, customer contacts and locations (SPEC.md §3 "Change feeds").
     pub fn for_model(model: Model, selection: &ResourceSelection) -> Vec<Feed> {
         let uses = |r| selection.uses(model, r);
         let mut feeds = Vec::new();
@@ -137,17 +181,61 @@ impl Feed {
                     feeds.push(Feed::MembershipInvoices);
                 }
             }
-            Model::InboundCall => {}
+            Model::InboundCall => return feeds,
         }
+        feeds.extend([Feed::Customers, Feed::CustomerContacts, Feed::Locations]);
         feeds
+    }
+
+    /// The feeds the activation backfill of `model` reads: those of [`Feed::for_model`] without
+    /// the customer, contact and location feeds.
+    pub fn backfill_for_model(model: Model, selection: &ResourceSelection) -> Vec<Feed> {
+        Feed::for_model(model, selection)
+            .into_iter()
+            .filter(|f| !f.is_people())
+            .collect()
     }
 }
 
-/// The first `from` of a new integration: the date `backfill_days` before activation (UTC), as
-/// the export feeds accept it (API-NOTES §5.4: `from` may be a plain date).
-pub(crate) fn initial_from(integration: &Integration, backfill_days: i64) -> String {
-    let start = integration.activated_at - chrono::Duration::days(backfill_days);
-    start.format("%Y-%m-%d").to_string()
+/// The model's selected optional resources as stored with its backfill: sorted names joined by
+/// commas (`appointments,estimates,invoices`).
+pub(crate) fn selection_key(model: Model, selection: &ResourceSelection) -> String {
+    let mut names: Vec<&str> = Resource::optional_for(model)
+        .iter()
+        .filter(|r| selection.uses(model, **r))
+        .map(|r| r.name())
+        .collect();
+    names.sort_unstable();
+    names.join(",")
+}
+
+/// A feed is read either for the incremental sync (from the end of the backfill window on) or
+/// for the backfill (its window only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Incremental,
+    Backfill,
+    /// The related feeds from the oldest `createdOn` of the backfilled base records up to the
+    /// window's start: rows there only complete base records already stored.
+    History,
+}
+
+/// The most merges followed from one customer (SPEC.md §5: `mergedToId` chains, loop-safe).
+pub const MAX_MERGE_HOPS: usize = 10;
+
+/// When a feed row last changed: its `modifiedOn`, else its `createdOn` (cancel logs).
+fn row_time(row: &serde_json::Value) -> Option<DateTime<Utc>> {
+    ["modifiedOn", "createdOn"]
+        .iter()
+        .find_map(|k| row.get(*k)?.as_str())
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// A feed `from` for the instant `t`: its UTC date (API-NOTES §5.4: `from` may be a plain date;
+/// starting at midnight re-reads at most a day, which the idempotent upsert absorbs).
+pub(crate) fn from_date(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d").to_string()
 }
 
 /// Reference data, each list read at most once per run (on first need) and reused for every
@@ -258,7 +346,13 @@ fn json_of<T: serde::Serialize>(record: &T) -> serde_json::Value {
 /// active row is listed under `pattern` (a catalog name ending in `:id`, e.g.
 /// `appointments:#:assignments:#:id`) with the same `modifiedOn` (records without one, such as
 /// cancel logs, only need to be listed); an inactive row is not listed.
-fn reflects(details: &Details, pattern: &str, id: Id, row: &serde_json::Value) -> bool {
+fn reflects(
+    details: &Details,
+    updated_at: DateTime<Utc>,
+    pattern: &str,
+    id: Id,
+    row: &serde_json::Value,
+) -> bool {
     let listed = details.iter().find(|(k, v)| {
         v.as_i64() == Some(id)
             && k.ends_with(":id")
@@ -266,7 +360,9 @@ fn reflects(details: &Details, pattern: &str, id: Id, row: &serde_json::Value) -
     });
     let active = row.get("active").and_then(|a| a.as_bool()).unwrap_or(true);
     match (listed, active) {
-        (None, active) => !active,
+        (None, true) => false,
+        // A deletion the opportunity has not seen yet still moves its External Updated At.
+        (None, false) => row_time(row).is_none_or(|t| t <= updated_at),
         (Some(_), false) => false,
         (Some((key, _)), true) => {
             let sibling = format!("{}modifiedOn", &key[..key.len() - 2]);
@@ -295,6 +391,140 @@ fn merge<T>(
     }
 }
 
+/// Customers, contacts and locations read in this run, reused by later pages (most customers
+/// have many jobs): a row of the customers, contacts or locations feed drops its entry, so a
+/// change is always read fresh (SPEC.md §3: reference-like data read once per run).
+#[derive(Default)]
+struct PeopleCache {
+    customers: HashMap<Id, Customer>,
+    /// Customer ids looked up that ServiceTitan did not return.
+    no_customer: BTreeSet<Id>,
+    /// Contacts by customer id (an empty list: the customer has none).
+    contacts: HashMap<Id, Vec<CustomerContact>>,
+    locations: HashMap<Id, Location>,
+    /// Location ids looked up that ServiceTitan did not return.
+    no_location: BTreeSet<Id>,
+}
+
+impl PeopleCache {
+    fn customer_unknown(&self, id: Id) -> bool {
+        !self.customers.contains_key(&id) && !self.no_customer.contains(&id)
+    }
+
+    fn add_customers(&mut self, asked: &BTreeSet<Id>, fetched: Vec<Customer>) {
+        self.no_customer.extend(asked.iter().copied());
+        for c in fetched {
+            self.no_customer.remove(&c.id);
+            self.customers.insert(c.id, c);
+        }
+    }
+
+    /// The next unknown customer on the `mergedToId` chain of each of `ids` (loop-safe).
+    fn unknown_survivors(&self, ids: &BTreeSet<Id>) -> BTreeSet<Id> {
+        let mut out = BTreeSet::new();
+        for id in ids {
+            let mut seen = vec![*id];
+            let mut current = self.customers.get(id);
+            while let Some(next) = current.and_then(|c| c.merged_to_id) {
+                if seen.contains(&next) || seen.len() > MAX_MERGE_HOPS {
+                    break;
+                }
+                seen.push(next);
+                current = self.customers.get(&next);
+                if current.is_none() && self.customer_unknown(next) {
+                    out.insert(next);
+                }
+            }
+        }
+        out
+    }
+
+    /// A feed row says this customer, its contacts or this location changed.
+    fn forget(&mut self, customer: Option<Id>, contacts_of: Option<Id>, location: Option<Id>) {
+        if let Some(c) = customer {
+            self.customers.remove(&c);
+            self.no_customer.remove(&c);
+        }
+        if let Some(c) = contacts_of {
+            self.contacts.remove(&c);
+        }
+        if let Some(l) = location {
+            self.locations.remove(&l);
+            self.no_location.remove(&l);
+        }
+    }
+}
+
+/// A changed customer, contact or location row: (customer id, location id for a location row,
+/// catalog pattern of the row's id in details, row id, row as JSON).
+type PeopleChange = (Id, Option<Id>, &'static str, Id, serde_json::Value);
+
+/// Customers, contacts and locations for a page's rebuild.
+struct People {
+    /// By the base record's own `customerId`: the customer to use (the survivor of its merges)
+    /// and the ids merged into it, starting with the own id (empty when not merged).
+    customers: HashMap<Id, (Customer, Vec<Id>)>,
+    /// Contacts by (surviving) customer id.
+    contacts: HashMap<Id, Vec<CustomerContact>>,
+    /// Locations by id.
+    locations: HashMap<Id, Location>,
+}
+
+impl People {
+    /// The customer, its contacts and the merge chain for a base record's `customerId`.
+    fn of(&self, customer_id: Id) -> (Option<Customer>, Vec<CustomerContact>, Vec<Id>) {
+        match self.customers.get(&customer_id) {
+            Some((c, merged)) => (
+                Some(c.clone()),
+                self.contacts.get(&c.id).cloned().unwrap_or_default(),
+                merged.clone(),
+            ),
+            None => (None, Vec::new(), Vec::new()),
+        }
+    }
+}
+
+/// Follow `mergedToId` from customer `id` through `all` (SPEC.md §5, loop-safe): the last
+/// customer reached before the chain ends, leaves `all`, loops or exceeds [`MAX_MERGE_HOPS`],
+/// with the ids merged into it (starting with `id`; empty when `id` itself is used). `None` when
+/// `id` is not in `all`.
+fn resolve_merges(all: &HashMap<Id, Customer>, id: Id) -> Option<(Customer, Vec<Id>)> {
+    let mut current = all.get(&id)?;
+    let mut chain = vec![id];
+    while let Some(next) = current.merged_to_id {
+        if chain.contains(&next) || chain.len() > MAX_MERGE_HOPS {
+            break;
+        }
+        let Some(survivor) = all.get(&next) else {
+            break;
+        };
+        chain.push(next);
+        current = survivor;
+    }
+    chain.pop();
+    Some((current.clone(), chain))
+}
+
+/// The answer of [`Store::opportunities_for_customer`]: `(model, external id)` pairs.
+type CustomerOpportunities = Result<Vec<(Model, String)>, store::StoreError>;
+
+/// A rebuild from current state never moves External Updated At back (SPEC.md §5 would refuse
+/// the write): a related row ServiceTitan no longer returns (deleted, on a list endpoint without
+/// `active=Any`) drops out of the bundle, but its deletion was a change. Keeps the stored value
+/// when it is newer.
+fn not_before(
+    mut mapped: Result<Opportunity, MapError>,
+    stored: Option<&StoredOpportunity>,
+) -> Result<Opportunity, MapError> {
+    if let (Ok(o), Some(s)) = (&mut mapped, stored) {
+        let before = s.opportunity.standard.external_updated_at;
+        if before > o.standard.external_updated_at {
+            o.standard.external_updated_at = before;
+        }
+    }
+    mapped
+}
+
 /// One sync run of one model for one integration.
 pub(crate) struct Run<'a> {
     client: &'a Client,
@@ -305,6 +535,9 @@ pub(crate) struct Run<'a> {
     model: Model,
     mapping: MappingConfig,
     reference: Reference,
+    /// The oldest `createdOn` of the base records written since the last page (backfill).
+    created_floor: Option<DateTime<Utc>>,
+    cache: PeopleCache,
     pub(crate) report: SyncReport,
 }
 
@@ -326,6 +559,8 @@ impl<'a> Run<'a> {
             model,
             mapping: MappingConfig::from_integration(integration),
             reference: Reference::default(),
+            created_floor: None,
+            cache: PeopleCache::default(),
             report: SyncReport {
                 workspace_id: integration.workspace_id.clone(),
                 ..SyncReport::default()
@@ -341,20 +576,57 @@ impl<'a> Run<'a> {
         self.integration.resources.uses(self.model, r)
     }
 
-    /// Read every feed of the model in order (base first); stop at the deadline. Fills the
-    /// report's API and store counters.
+    /// One run: the incremental feeds (base, related, people) from their tokens, then, while the
+    /// model's backfill is unfinished, its feeds through the backfill window; stops taking pages
+    /// at the deadline. Fills the report's API and store counters.
     pub(crate) async fn run(mut self) -> Result<SyncReport, SyncError> {
         let api_before = self.client.stats();
         let writes_before = self.store.stats().item_writes;
+        let mut backfill = self.backfill_state().await?;
         let mut caught_up = true;
         for feed in Feed::for_model(self.model, &self.integration.resources) {
-            if !self.read_feed(feed).await? {
+            if !self
+                .read_feed(feed, Phase::Incremental, &mut backfill)
+                .await?
+            {
                 caught_up = false;
                 break;
             }
         }
+        let mut backfill_done = backfill.finished_at.is_some();
+        if caught_up && !backfill_done {
+            backfill_done = true;
+            for feed in Feed::backfill_for_model(self.model, &self.integration.resources) {
+                if !self.read_feed(feed, Phase::Backfill, &mut backfill).await? {
+                    backfill_done = false;
+                    break;
+                }
+            }
+            // Then the related rows older than the window of the base records it found.
+            if backfill_done && backfill.related_from.is_some() {
+                for feed in Feed::backfill_for_model(self.model, &self.integration.resources)
+                    .into_iter()
+                    .filter(|f| !f.is_base())
+                {
+                    if !self.read_feed(feed, Phase::History, &mut backfill).await? {
+                        backfill_done = false;
+                        break;
+                    }
+                }
+            }
+            if backfill_done {
+                let ws = self.ws();
+                let finished = BackfillState {
+                    finished_at: Some(self.now),
+                    ..backfill
+                };
+                self.store.put_backfill(ws, &finished).await.ws(ws)?;
+                info!(model = %self.model, "backfill finished");
+            }
+        }
         let api = self.client.stats();
-        self.report.caught_up = caught_up;
+        self.report.caught_up = caught_up && backfill_done;
+        self.report.backfill_done = backfill_done;
         self.report.api_calls = api.api_calls - api_before.api_calls;
         self.report.throttled = api.throttled - api_before.throttled;
         self.report.store_writes = self.store.stats().item_writes - writes_before;
@@ -365,26 +637,105 @@ impl<'a> Run<'a> {
             refused = self.report.opportunities_refused,
             bad = self.report.bad_records,
             api_calls = self.report.api_calls,
+            backfill_done,
+            feed_lag_seconds = self.report.feed_lag_seconds,
             "sync finished"
         );
         Ok(self.report)
     }
 
-    /// One feed from its saved token to its end (`Ok(true)`) or to the deadline (`Ok(false)`).
-    async fn read_feed(&mut self, feed: Feed) -> Result<bool, SyncError> {
+    /// The model's backfill (SPEC.md §3 "Activation"): the stored one while the resource
+    /// selection is the one it started for; else a new one, saved before any page is read: the
+    /// first covers `backfill_days` before activation, a later one (the selection changed)
+    /// the same span before now, with its feeds' tokens reset, so newly selected resources fill
+    /// in (SPEC.md §2, issue #7: settings take effect on the next run).
+    async fn backfill_state(&mut self) -> Result<BackfillState, SyncError> {
+        let (store, ws, model) = (self.store, self.ws(), self.model);
+        let selection = selection_key(model, &self.integration.resources);
+        let previous = store.get_backfill(ws, &model.to_string()).await.ws(ws)?;
+        if let Some(b) = previous.as_ref().filter(|b| b.selection == selection) {
+            return Ok(b.clone());
+        }
+        let window_to = match &previous {
+            None => self.integration.activated_at,
+            Some(_) => self.now,
+        };
+        if let Some(old) = &previous {
+            info!(%model, from = %old.selection, to = %selection, "resource selection changed; backfill starts again");
+            for feed in Feed::backfill_for_model(model, &self.integration.resources) {
+                let key = feed.backfill_key(model);
+                if store.get_progress(ws, &key).await.ws(ws)?.is_some() {
+                    let reset = FeedProgress {
+                        feed: key,
+                        token: None,
+                        updated_at: self.now,
+                        records_read: 0,
+                        done: false,
+                    };
+                    store.put_progress(ws, &reset).await.ws(ws)?;
+                }
+            }
+        }
+        let b = BackfillState {
+            model: model.to_string(),
+            selection,
+            window_from: window_to - chrono::Duration::days(self.opts.backfill_days),
+            window_to,
+            started_at: self.now,
+            finished_at: None,
+            related_from: None,
+        };
+        store.put_backfill(ws, &b).await.ws(ws)?;
+        Ok(b)
+    }
+
+    /// One feed from its saved token: to its end (`Ok(true)`; for a backfill feed, to the first
+    /// row at or after the window's end, then marked done) or to the deadline (`Ok(false)`).
+    /// A feed without a token starts at the window's start (backfill) or end (incremental).
+    async fn read_feed(
+        &mut self,
+        feed: Feed,
+        phase: Phase,
+        backfill: &mut BackfillState,
+    ) -> Result<bool, SyncError> {
         let ws = self.ws();
-        let key = feed.progress_key();
-        let progress = self.store.get_progress(ws, key).await.ws(ws)?;
+        let key = match phase {
+            Phase::Incremental => feed.progress_key(self.model),
+            Phase::Backfill => feed.backfill_key(self.model),
+            Phase::History => feed.history_key(self.model),
+        };
+        let progress = self.store.get_progress(ws, &key).await.ws(ws)?;
+        if progress.as_ref().is_some_and(|p| p.done) {
+            return Ok(true);
+        }
+        let saved_at = progress.as_ref().map(|p| p.updated_at);
         let mut records_total = progress.as_ref().map_or(0, |p| p.records_read);
         let mut from = progress
             .and_then(|p| p.token)
-            .unwrap_or_else(|| initial_from(self.integration, self.opts.backfill_days));
+            .unwrap_or_else(|| match phase {
+                Phase::Incremental => from_date(backfill.window_to),
+                Phase::Backfill => from_date(backfill.window_from),
+                Phase::History => from_date(backfill.related_from.unwrap_or(backfill.window_from)),
+            });
+        // History rows only matter to base records already stored.
+        let old_before = (phase == Phase::History).then_some(backfill.window_from);
+        // Where this phase ends (exclusive): incremental feeds never end.
+        let end = match phase {
+            Phase::Incremental => None,
+            Phase::Backfill => Some(backfill.window_to),
+            Phase::History => Some(backfill.window_from),
+        };
+        self.created_floor = None;
+        let mut last_row: Option<DateTime<Utc>> = saved_at;
         loop {
             if self.opts.deadline.is_some_and(|d| Instant::now() >= d) {
                 info!(
-                    feed = key,
+                    feed = %key,
                     "soft deadline reached; the next run resumes from the saved token"
                 );
+                if phase == Phase::Incremental {
+                    self.note_lag(last_row);
+                }
                 return Ok(false);
             }
             let page = self
@@ -399,22 +750,54 @@ impl<'a> Run<'a> {
             self.report.pages += 1;
             let rows = page.data.len() as u64;
             self.report.records_read += rows;
-            self.handle_page(feed, page.data).await?;
+            if let Some(t) = page.data.iter().filter_map(row_time).max() {
+                last_row = Some(t);
+            }
+            // Export rows come in modifiedOn order: once one reaches the window's end, the
+            // incremental feeds have the rest.
+            let window_end =
+                end.is_some_and(|end| page.data.iter().filter_map(row_time).any(|t| t >= end));
+            self.handle_page(feed, page.data, old_before).await?;
             records_total += rows;
-            if page.continue_from != from {
+            // The oldest base record the backfill wrote: its related history starts there.
+            let oldest_created = if phase == Phase::Backfill {
+                self.created_floor.take()
+            } else {
+                None
+            };
+            if let Some(created) = oldest_created
+                .filter(|c| *c < backfill.related_from.unwrap_or(backfill.window_from))
+            {
+                // Saved before the page's token: a resumed backfill never forgets it.
+                backfill.related_from = Some(created);
+                self.store.put_backfill(ws, backfill).await.ws(ws)?;
+            }
+            let done = end.is_some() && (window_end || !page.has_more);
+            if page.continue_from != from || done {
                 let p = FeedProgress {
-                    feed: key.to_owned(),
+                    feed: key.clone(),
                     token: Some(page.continue_from.clone()),
                     updated_at: self.now,
                     records_read: records_total,
+                    done,
                 };
                 self.store.put_progress(ws, &p).await.ws(ws)?;
                 from = page.continue_from;
             }
-            if !page.has_more {
+            if done || !page.has_more {
+                if phase == Phase::Incremental {
+                    self.note_lag(None);
+                }
                 return Ok(true);
             }
         }
+    }
+
+    /// Feed lag (SPEC.md §9 metrics): 0 for a feed read to its end, else the age of the newest
+    /// row it had reached (or of its saved progress); the report keeps the largest.
+    fn note_lag(&mut self, behind: Option<DateTime<Utc>>) {
+        let lag = behind.map_or(0, |t| (self.now - t).num_seconds().max(0) as u64);
+        self.report.feed_lag_seconds = self.report.feed_lag_seconds.max(lag);
     }
 
     fn decode<T: DeserializeOwned>(
@@ -431,15 +814,19 @@ impl<'a> Run<'a> {
     }
 
     /// Decode a page, find the base records it affects, rebuild and write them.
+    /// `old_before`: related rows changed before this instant (a backfill reading history older
+    /// than its window) only affect base records already stored.
     async fn handle_page(
         &mut self,
         feed: Feed,
         rows: Vec<serde_json::Value>,
+        old_before: Option<DateTime<Utc>>,
     ) -> Result<(), SyncError> {
         let mut hand = InHand::default();
         let mut affected: BTreeSet<Id> = BTreeSet::new();
         // (base id, catalog list pattern, row id, row as JSON): what each related row would add.
         let mut related: Vec<(Id, &'static str, Id, serde_json::Value)> = Vec::new();
+        let mut people: Vec<PeopleChange> = Vec::new();
         // Feeds may repeat a row; the last copy is the newest.
         match feed {
             Feed::Jobs => {
@@ -525,6 +912,29 @@ impl<'a> Run<'a> {
                     }
                 }
             }
+            Feed::Customers => {
+                for c in self.decode::<Customer>("customer", rows) {
+                    self.cache.forget(Some(c.id), None, None);
+                    people.push((c.id, None, "customer:id", c.id, json_of(&c)));
+                }
+            }
+            Feed::CustomerContacts => {
+                for c in self.decode::<CustomerContact>("customerContact", rows) {
+                    if let Some(owner) = c.customer_id {
+                        self.cache.forget(None, Some(owner), None);
+                        people.push((owner, None, "customer:contacts:#:id", c.id, json_of(&c)));
+                    }
+                }
+            }
+            Feed::Locations => {
+                for l in self.decode::<Location>("location", rows) {
+                    self.cache.forget(None, None, Some(l.id));
+                    people.push((l.customer_id, Some(l.id), "location:id", l.id, json_of(&l)));
+                }
+            }
+        }
+        if !people.is_empty() {
+            affected = self.marked_by_people(&people).await?;
         }
         if !related.is_empty() && !affected.is_empty() {
             // A related row the stored opportunity already shows as it is (same id, same
@@ -533,10 +943,28 @@ impl<'a> Run<'a> {
             let stored = self.stored(&affected).await?;
             let mut needed: BTreeSet<Id> = BTreeSet::new();
             for (base, pattern, id, row) in &related {
-                let details = stored
-                    .get(&base.to_string())
-                    .map(|s| &s.opportunity.details);
-                if !details.is_some_and(|d| reflects(d, pattern, *id, row)) {
+                let opportunity = stored.get(&base.to_string()).map(|s| &s.opportunity);
+                // A page re-read after a crash may rebuild nothing: the history floor still
+                // counts the base records it touches.
+                if let Some(created) = opportunity.map(|o| o.standard.external_created_at) {
+                    if self.created_floor.is_none_or(|f| created < f) {
+                        self.created_floor = Some(created);
+                    }
+                }
+                let old = old_before.is_some_and(|w| row_time(row).is_some_and(|t| t < w));
+                if opportunity.is_none() && old {
+                    continue;
+                }
+                let shown = opportunity.is_some_and(|o| {
+                    reflects(
+                        &o.details,
+                        o.standard.external_updated_at,
+                        pattern,
+                        *id,
+                        row,
+                    )
+                });
+                if !shown {
                     needed.insert(*base);
                 }
             }
@@ -551,6 +979,87 @@ impl<'a> Run<'a> {
             Model::InboundCall => Vec::new(),
         };
         self.write(mapped).await
+    }
+
+    /// The stored opportunities of this model that changed customers, contacts or locations
+    /// (`people`) affect: found through the customer index (`gsi1`, SPEC.md §3: never a scan;
+    /// queries 8 at a time), narrowed to those built with the changed location, and skipped
+    /// when their details already show the row as it is.
+    async fn marked_by_people(
+        &mut self,
+        people: &[PeopleChange],
+    ) -> Result<BTreeSet<Id>, SyncError> {
+        // A location of a merged customer: its opportunities are filed under the survivor.
+        let located: BTreeSet<Id> = people
+            .iter()
+            .filter(|p| p.1.is_some())
+            .map(|p| p.0)
+            .collect();
+        let mut survivor_of: HashMap<Id, Id> = HashMap::new();
+        if !located.is_empty() {
+            self.resolve_customers(&located).await?;
+            for id in &located {
+                if let Some((c, _)) = resolve_merges(&self.cache.customers, *id) {
+                    if c.id != *id {
+                        survivor_of.insert(*id, c.id);
+                    }
+                }
+            }
+        }
+        let people: Vec<PeopleChange> = people
+            .iter()
+            .cloned()
+            .chain(people.iter().filter_map(|p| {
+                let survivor = *survivor_of.get(&p.0)?;
+                Some((survivor, p.1, p.2, p.3, p.4.clone()))
+            }))
+            .collect();
+        let people = people.as_slice();
+        let (store, ws, model) = (self.store, self.ws(), self.model);
+        let customers: BTreeSet<Id> = people.iter().map(|p| p.0).collect();
+        let found: Vec<(Id, CustomerOpportunities)> = futures::stream::iter(customers)
+            .map(|c| async move {
+                (
+                    c,
+                    store.opportunities_for_customer(ws, &c.to_string()).await,
+                )
+            })
+            .buffer_unordered(8)
+            .collect()
+            .await;
+        let mut by_customer: HashMap<Id, Vec<Id>> = HashMap::new();
+        for (customer, result) in found {
+            let ids = result
+                .ws(ws)?
+                .into_iter()
+                .filter(|(m, _)| *m == model)
+                .filter_map(|(_, id)| id.parse::<Id>().ok());
+            by_customer.entry(customer).or_default().extend(ids);
+        }
+        let bases: BTreeSet<Id> = by_customer.values().flatten().copied().collect();
+        if bases.is_empty() {
+            return Ok(bases);
+        }
+        let stored = self.stored(&bases).await?;
+        let mut marked = BTreeSet::new();
+        for (customer, location, pattern, id, row) in people {
+            for base in by_customer.get(customer).into_iter().flatten() {
+                let Some(s) = stored.get(&base.to_string()) else {
+                    continue;
+                };
+                let details = &s.opportunity.details;
+                let built_with =
+                    |l: &Id| details.get("location:id").and_then(|v| v.as_i64()) == Some(*l);
+                if location.as_ref().is_some_and(|l| !built_with(l)) {
+                    continue;
+                }
+                let updated_at = s.opportunity.standard.external_updated_at;
+                if !reflects(details, updated_at, pattern, *id, row) {
+                    marked.insert(*base);
+                }
+            }
+        }
+        Ok(marked)
     }
 
     async fn by_ids<T: DeserializeOwned>(
@@ -585,54 +1094,88 @@ impl<'a> Run<'a> {
             .ws(self.ws())
     }
 
-    /// Customers (also inactive/merged), their contacts and the locations, by id.
+    /// Customers (also inactive/merged) resolved along their `mergedToId` chains, the
+    /// survivors' contacts, and the locations, by id; a few `ids=` lookups per page, one more
+    /// per merge hop (SPEC.md §5).
+    /// Put `customer_ids` and the customers along their `mergedToId` chains in the run's cache:
+    /// those not there yet, one `ids=` lookup per merge hop.
+    async fn resolve_customers(&mut self, customer_ids: &BTreeSet<Id>) -> Result<(), SyncError> {
+        let mut wanted: BTreeSet<Id> = customer_ids
+            .iter()
+            .filter(|id| self.cache.customer_unknown(**id))
+            .copied()
+            .collect();
+        for _ in 0..=MAX_MERGE_HOPS {
+            if wanted.is_empty() {
+                break;
+            }
+            let fetched: Vec<Customer> = self
+                .by_ids(endpoints::CUSTOMERS, "ids", wanted.iter().copied(), true)
+                .await?;
+            self.cache.add_customers(&wanted, fetched);
+            wanted = self.cache.unknown_survivors(customer_ids);
+        }
+        Ok(())
+    }
+
     async fn people(
-        &self,
+        &mut self,
         customer_ids: &BTreeSet<Id>,
         location_ids: &BTreeSet<Id>,
-    ) -> Result<
-        (
-            HashMap<Id, Customer>,
-            HashMap<Id, Vec<CustomerContact>>,
-            HashMap<Id, Location>,
-        ),
-        SyncError,
-    > {
-        let customers: Vec<Customer> = self
-            .by_ids(
-                endpoints::CUSTOMERS,
-                "ids",
-                customer_ids.iter().copied(),
-                true,
-            )
-            .await?;
+    ) -> Result<People, SyncError> {
+        self.resolve_customers(customer_ids).await?;
+        let resolved: HashMap<Id, (Customer, Vec<Id>)> = customer_ids
+            .iter()
+            .filter_map(|id| resolve_merges(&self.cache.customers, *id).map(|r| (*id, r)))
+            .collect();
+        let owners: BTreeSet<Id> = resolved
+            .values()
+            .map(|(c, _)| c.id)
+            .filter(|id| !self.cache.contacts.contains_key(id))
+            .collect();
         let contacts: Vec<CustomerContact> = self
             .by_ids(
                 endpoints::CUSTOMER_CONTACTS,
                 "customerIds",
-                customer_ids.iter().copied(),
+                owners.iter().copied(),
                 false,
             )
             .await?;
-        let locations: Vec<Location> = self
-            .by_ids(
-                endpoints::LOCATIONS,
-                "ids",
-                location_ids.iter().copied(),
-                true,
-            )
-            .await?;
-        let mut by_customer: HashMap<Id, Vec<CustomerContact>> = HashMap::new();
+        for owner in &owners {
+            self.cache.contacts.insert(*owner, Vec::new());
+        }
         for c in contacts {
             if let Some(owner) = c.customer_id {
-                by_customer.entry(owner).or_default().push(c);
+                self.cache.contacts.entry(owner).or_default().push(c);
             }
         }
-        Ok((
-            customers.into_iter().map(|c| (c.id, c)).collect(),
-            by_customer,
-            locations.into_iter().map(|l| (l.id, l)).collect(),
-        ))
+        let missing: BTreeSet<Id> = location_ids
+            .iter()
+            .filter(|id| {
+                !self.cache.locations.contains_key(id) && !self.cache.no_location.contains(id)
+            })
+            .copied()
+            .collect();
+        let locations: Vec<Location> = self
+            .by_ids(endpoints::LOCATIONS, "ids", missing.iter().copied(), true)
+            .await?;
+        self.cache.no_location.extend(missing);
+        for l in locations {
+            self.cache.no_location.remove(&l.id);
+            self.cache.locations.insert(l.id, l);
+        }
+        let owners: BTreeSet<Id> = resolved.values().map(|(c, _)| c.id).collect();
+        Ok(People {
+            contacts: owners
+                .iter()
+                .filter_map(|o| Some((*o, self.cache.contacts.get(o)?.clone())))
+                .collect(),
+            locations: location_ids
+                .iter()
+                .filter_map(|l| Some((*l, self.cache.locations.get(l)?.clone())))
+                .collect(),
+            customers: resolved,
+        })
     }
 
     /// Load the reference lists this model and selection need (each once per run).
@@ -812,7 +1355,7 @@ impl<'a> Run<'a> {
                     endpoints::APPOINTMENT_ASSIGNMENTS,
                     "appointmentIds",
                     appointment_ids,
-                    false,
+                    true,
                 )
                 .await?;
             merge(&mut hand.assignments, fetched, |a| a.id, |a| a.modified_on);
@@ -829,9 +1372,8 @@ impl<'a> Run<'a> {
                 })
                 .filter(|id| !hand.estimates.contains_key(id))
                 .collect();
-            let fetched: Vec<Estimate> = self
-                .by_ids(endpoints::ESTIMATES, "ids", want, false)
-                .await?;
+            let fetched: Vec<Estimate> =
+                self.by_ids(endpoints::ESTIMATES, "ids", want, true).await?;
             merge(&mut hand.estimates, fetched, |e| e.id, |e| e.modified_on);
         } else {
             hand.estimates.clear();
@@ -874,15 +1416,17 @@ impl<'a> Run<'a> {
 
         let customer_ids: BTreeSet<Id> = jobs.iter().map(|j| j.customer_id).collect();
         let location_ids: BTreeSet<Id> = jobs.iter().map(|j| j.location_id).collect();
-        let (customers, contacts, locations) = self.people(&customer_ids, &location_ids).await?;
+        let people = self.people(&customer_ids, &location_ids).await?;
 
         let r = &self.reference;
         let mut out = Vec::with_capacity(jobs.len());
         for job in jobs {
-            let location = locations.get(&job.location_id).cloned();
+            let location = people.locations.get(&job.location_id).cloned();
+            let (customer, contacts, merged_customer_ids) = people.of(job.customer_id);
             let mut b = JobBundle {
-                customer: customers.get(&job.customer_id).cloned(),
-                contacts: contacts.get(&job.customer_id).cloned().unwrap_or_default(),
+                customer,
+                contacts,
+                merged_customer_ids,
                 business_unit: pick(&r.business_units, Some(job.business_unit_id)),
                 job_type: pick(&r.job_types, Some(job.job_type_id)),
                 zone: pick(&r.zones, location.as_ref().and_then(|l| l.zone_id)),
@@ -933,7 +1477,8 @@ impl<'a> Run<'a> {
                 .collect();
             b.employees = pick_all(&r.employees, sold_by.iter().copied());
             b.technicians = pick_all(&r.technicians, sold_by.iter().copied());
-            out.push(map_job(&b, &self.mapping));
+            let id = b.job.id.to_string();
+            out.push(not_before(map_job(&b, &self.mapping), stored.get(&id)));
         }
         Ok(out)
     }
@@ -973,7 +1518,7 @@ impl<'a> Run<'a> {
                     endpoints::RECURRING_SERVICES,
                     "membershipIds",
                     ids.iter().copied(),
-                    false,
+                    true,
                 )
                 .await?;
             merge(&mut hand.services, fetched, |r| r.id, |r| r.modified_on);
@@ -1033,15 +1578,18 @@ impl<'a> Run<'a> {
 
         let customer_ids: BTreeSet<Id> = memberships.iter().map(|m| m.customer_id).collect();
         let location_ids: BTreeSet<Id> = memberships.iter().filter_map(|m| m.location_id).collect();
-        let (customers, contacts, locations) = self.people(&customer_ids, &location_ids).await?;
+        let people = self.people(&customer_ids, &location_ids).await?;
 
         let r = &self.reference;
         let mut out = Vec::with_capacity(memberships.len());
         for m in memberships {
-            let customer = customers.get(&m.customer_id).cloned();
+            let (customer, contacts, merged_customer_ids) = people.of(m.customer_id);
             let mut b = MembershipBundle {
-                contacts: contacts.get(&m.customer_id).cloned().unwrap_or_default(),
-                location: m.location_id.and_then(|l| locations.get(&l).cloned()),
+                contacts,
+                merged_customer_ids,
+                location: m
+                    .location_id
+                    .and_then(|l| people.locations.get(&l).cloned()),
                 business_unit: pick(&r.business_units, Some(m.business_unit_id)),
                 membership_type: pick(&r.membership_types, Some(m.membership_type_id)),
                 tag_types: pick_all(
@@ -1075,7 +1623,11 @@ impl<'a> Run<'a> {
                 &r.campaigns,
                 b.recurring_services.iter().filter_map(|s| s.campaign_id),
             );
-            out.push(map_membership(&b, &self.mapping));
+            let id = b.membership.id.to_string();
+            out.push(not_before(
+                map_membership(&b, &self.mapping),
+                stored.get(&id),
+            ));
         }
         Ok(out)
     }
@@ -1094,6 +1646,10 @@ impl<'a> Run<'a> {
                     continue;
                 }
             };
+            let created = opportunity.standard.external_created_at;
+            if self.created_floor.is_none_or(|f| created < f) {
+                self.created_floor = Some(created);
+            }
             let candidate = ContactCandidate::from_opportunity(&opportunity);
             let resolution = store.resolve_contact(ws, &candidate, now).await.ws(ws)?;
             if resolution.created {
@@ -1182,6 +1738,13 @@ mod tests {
             ),
             ("new", "appointments:#:id", 12, same.clone(), false),
             (
+                "deleted after the opportunity's last change, not listed",
+                "appointments:#:id",
+                12,
+                json!({"active": false, "modifiedOn": "2025-03-06T00:00:00Z"}),
+                false,
+            ),
+            (
                 "deleted and not listed",
                 "appointments:#:id",
                 12,
@@ -1205,15 +1768,21 @@ mod tests {
             ),
         ];
         for (name, pattern, id, row, expected) in cases {
-            assert_eq!(reflects(&d, pattern, id, &row), expected, "{name}");
+            let updated_at = "2025-03-05T09:00:00Z".parse().unwrap();
+            assert_eq!(
+                reflects(&d, updated_at, pattern, id, &row),
+                expected,
+                "{name}"
+            );
         }
     }
 
     #[test]
     fn feeds_follow_the_selection() {
         let s = ResourceSelection::default();
+        let people = [Feed::Customers, Feed::CustomerContacts, Feed::Locations];
         assert_eq!(
-            Feed::for_model(Model::Job, &s),
+            Feed::backfill_for_model(Model::Job, &s),
             vec![
                 Feed::Jobs,
                 Feed::Appointments,
@@ -1222,8 +1791,17 @@ mod tests {
             ]
         );
         assert_eq!(
-            Feed::for_model(Model::Membership, &s),
+            Feed::for_model(Model::Job, &s),
+            [Feed::backfill_for_model(Model::Job, &s), people.to_vec()].concat()
+        );
+        assert_eq!(
+            Feed::backfill_for_model(Model::Membership, &s),
             vec![Feed::Memberships, Feed::RecurringServices]
+        );
+        assert_eq!(Feed::for_model(Model::Membership, &s).len(), 5);
+        assert_eq!(
+            selection_key(Model::Job, &s),
+            "appointments,campaigns,estimates,invoices"
         );
         let all = ResourceSelection {
             job: Resource::optional_for(Model::Job).iter().copied().collect(),
@@ -1232,13 +1810,55 @@ mod tests {
                 .copied()
                 .collect(),
         };
-        assert_eq!(Feed::for_model(Model::Job, &all).len(), 6);
-        assert_eq!(Feed::for_model(Model::Membership, &all).len(), 4);
+        assert_eq!(Feed::backfill_for_model(Model::Job, &all).len(), 6);
+        assert_eq!(Feed::backfill_for_model(Model::Membership, &all).len(), 4);
         // assignments without appointments are not read
         let odd = ResourceSelection {
             job: [Resource::AppointmentAssignments].into(),
             ..ResourceSelection::default()
         };
-        assert_eq!(Feed::for_model(Model::Job, &odd), vec![Feed::Jobs]);
+        assert_eq!(Feed::backfill_for_model(Model::Job, &odd), vec![Feed::Jobs]);
+    }
+
+    fn customer(id: Id, merged_to: Option<Id>) -> Customer {
+        serde_json::from_value(json!({
+            "id": id, "active": merged_to.is_none(), "name": format!("C{id}"),
+            "mergedToId": merged_to, "createdOn": "2025-01-01T00:00:00Z",
+            "modifiedOn": "2025-01-02T00:00:00Z"
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn merge_chains_resolve_to_the_survivor_and_stop_at_loops_and_gaps() {
+        let all: HashMap<Id, Customer> = [
+            customer(1, Some(2)),
+            customer(2, Some(3)),
+            customer(3, None),
+            customer(10, Some(11)),
+            customer(11, Some(10)),
+            customer(20, Some(99)),
+            customer(30, None),
+        ]
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+        let resolved = |id| resolve_merges(&all, id).map(|(c, chain)| (c.id, chain));
+        assert_eq!(resolved(1), Some((3, vec![1, 2])));
+        assert_eq!(resolved(2), Some((3, vec![2])));
+        assert_eq!(resolved(3), Some((3, vec![])));
+        assert_eq!(resolved(30), Some((30, vec![])));
+        // a loop stops at the last customer before it repeats
+        assert_eq!(resolved(10), Some((11, vec![10])));
+        // a survivor ServiceTitan did not return: the last one that exists
+        assert_eq!(resolved(20), Some((20, vec![])));
+        assert_eq!(resolved(404), None);
+        // a chain longer than MAX_MERGE_HOPS stops after that many hops
+        let long: HashMap<Id, Customer> = (0..30)
+            .map(|i| customer(i, (i < 29).then_some(i + 1)))
+            .map(|c| (c.id, c))
+            .collect();
+        let (c, chain) = resolve_merges(&long, 0).unwrap();
+        assert_eq!((c.id, chain.len()), (MAX_MERGE_HOPS as Id, MAX_MERGE_HOPS));
     }
 }

@@ -13,6 +13,8 @@ use crate::{SyncError, SyncOptions, SyncReport};
 
 /// Progress key of the jobs export feed (`PROGRESS#job:jobs` in the store).
 pub const JOBS_FEED: &str = "job:jobs";
+/// Backfill progress key of the jobs export feed (`PROGRESS#backfill:job:jobs`).
+pub const JOBS_BACKFILL_FEED: &str = "backfill:job:jobs";
 /// Progress key of the memberships export feed (`PROGRESS#membership:memberships`).
 pub const MEMBERSHIPS_FEED: &str = "membership:memberships";
 
@@ -86,7 +88,7 @@ pub fn is_polled(model: Model) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{initial_from, Feed};
+    use crate::engine::{from_date, Feed};
     use opportunity::{Environment, IntegrationStatus};
 
     #[test]
@@ -99,14 +101,21 @@ mod tests {
         .unwrap();
         assert_eq!(integration.environment, Environment::Integration);
         assert_eq!(integration.status, IntegrationStatus::Active);
-        assert_eq!(initial_from(&integration, 90), "2025-12-31");
-        assert_eq!(initial_from(&integration, 1), "2026-03-30");
+        assert_eq!(from_date(integration.activated_at), "2026-03-31");
+        assert_eq!(
+            from_date(integration.activated_at - chrono::Duration::days(90)),
+            "2025-12-31"
+        );
     }
 
     #[test]
     fn base_feed_keys_are_stable() {
-        assert_eq!(Feed::Jobs.progress_key(), JOBS_FEED);
-        assert_eq!(Feed::Memberships.progress_key(), MEMBERSHIPS_FEED);
+        assert_eq!(Feed::Jobs.progress_key(Model::Job), JOBS_FEED);
+        assert_eq!(Feed::Jobs.backfill_key(Model::Job), JOBS_BACKFILL_FEED);
+        assert_eq!(
+            Feed::Memberships.progress_key(Model::Membership),
+            MEMBERSHIPS_FEED
+        );
         assert!(is_polled(Model::Membership) && !is_polled(Model::InboundCall));
     }
 }

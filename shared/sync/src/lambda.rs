@@ -13,7 +13,7 @@ use secrets::SecretSource;
 use serde_json::Value;
 use store::Store;
 
-use crate::runner::{run_scheduled, Platform, Run, RunSummary, Shard};
+use crate::runner::{run_continuation, run_scheduled, Platform, Run, RunSummary, Shard};
 use crate::SyncOptions;
 
 /// Configuration from the environment, read once at cold start.
@@ -31,6 +31,9 @@ pub struct Config {
     /// `SYNC_DEADLINE_MARGIN_MS` (default 30000): stop taking pages this long before the Lambda
     /// deadline.
     pub deadline_margin: Duration,
+    /// `CONTINUATION_QUEUE_URL` (optional): the SQS queue that triggers this function again for
+    /// an integration whose run stopped at the deadline (SPEC.md §3 "Time budget").
+    pub continuation_queue_url: Option<String>,
 }
 
 impl Config {
@@ -55,6 +58,7 @@ impl Config {
         if requests_per_second > u64::from(u32::MAX) {
             env.problem("ST_REQUESTS_PER_SECOND is too large");
         }
+        let continuation_queue_url = env.optional("CONTINUATION_QUEUE_URL");
         env.finish()?;
         Ok(Config {
             table_name,
@@ -62,6 +66,7 @@ impl Config {
             endpoint_override,
             requests_per_second: requests_per_second as u32,
             deadline_margin,
+            continuation_queue_url,
         })
     }
 }
@@ -102,6 +107,13 @@ pub async fn serve(model: Model) -> Result<(), lambda_runtime::Error> {
             requests_per_second: config.requests_per_second,
         },
         deadline_margin: config.deadline_margin,
+        continuation: config
+            .continuation_queue_url
+            .clone()
+            .map(|queue_url| Continuation {
+                client: aws_sdk_sqs::Client::new(&aws),
+                queue_url,
+            }),
     };
     let app = &app;
     lambda_runtime::run(lambda_runtime::service_fn(
@@ -120,6 +132,63 @@ pub struct App<S> {
     pub platform: Platform,
     /// Stop this long before the Lambda deadline.
     pub deadline_margin: Duration,
+    /// Where continuation messages go; `None` = unfinished work waits for the next schedule.
+    pub continuation: Option<Continuation>,
+}
+
+/// The SQS queue that triggers the poll function again for one integration
+/// (`{"workspaceId": "...", "model": "job"}` per message).
+pub struct Continuation {
+    /// SQS client.
+    pub client: aws_sdk_sqs::Client,
+    /// Queue URL (`CONTINUATION_QUEUE_URL`).
+    pub queue_url: String,
+}
+
+/// A continuation message's body: which integration and model to continue.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ContinueSync {
+    /// The workspace whose sync stopped at the deadline.
+    pub workspace_id: String,
+    /// The model (`job`, `membership`).
+    pub model: Model,
+}
+
+/// What a poll function was invoked with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PollInput {
+    /// An EventBridge schedule: sync this shard.
+    Schedule(Shard),
+    /// An SQS batch of continuation messages (from [`Continuation`]).
+    Continue(Vec<ContinueSync>),
+}
+
+/// Decode a poll function's event: an SQS event (`{"Records": [{"eventSource": "aws:sqs",
+/// "body": "<ContinueSync JSON>"}]}`) or a schedule input (see [`parse_input`]).
+///
+/// Errors: a message naming the record and field that is wrong.
+pub fn parse_poll_input(payload: &Value) -> Result<PollInput, String> {
+    let Some(records) = payload.get("Records") else {
+        return parse_input(payload).map(PollInput::Schedule);
+    };
+    let records = records
+        .as_array()
+        .ok_or("`Records` must be a list of SQS records")?;
+    records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let body = r
+                .get("body")
+                .and_then(Value::as_str)
+                .ok_or_else(|| format!("Records[{i}]: no `body` text"))?;
+            serde_json::from_str::<ContinueSync>(body).map_err(|e| {
+                format!("Records[{i}].body must be {{\"workspaceId\": \"...\", \"model\": \"job\"}}: {e}")
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()
+        .map(PollInput::Continue)
 }
 
 /// Decode the schedule input: `{"shard": i, "of": n}` (EventBridge rule input), or an
@@ -138,46 +207,102 @@ pub fn parse_input(payload: &Value) -> Result<Shard, String> {
 
 /// The soft deadline: the invocation's deadline minus the margin (never in the past).
 pub fn soft_deadline(context: &Context, margin: Duration) -> Instant {
-    let remaining = context
+    let remaining = match context
         .deadline()
         .duration_since(std::time::SystemTime::now())
-        .unwrap_or(Duration::ZERO);
+    {
+        Ok(left) => left,
+        // Not a real deadline: `cargo lambda watch` sends `Lambda-Runtime-Deadline-Ms: 600000`
+        // (1970). Assume Lambda's longest timeout (900 s); a real Lambda is stopped at its own.
+        Err(e) if e.duration() > Duration::from_secs(86_400) => Duration::from_secs(900),
+        Err(_) => Duration::ZERO,
+    };
     Instant::now() + remaining.saturating_sub(margin)
 }
 
-/// The scheduled handler of `model`: decode the shard, run this shard's sync of the model under
-/// the invocation's request id (the lease owner), print one CloudWatch EMF line per synced
-/// integration (SPEC.md §9), return the summary.
+/// The poll handler of `model`: decode the input, sync this shard (a schedule) or the named
+/// integrations (continuation messages) under the invocation's request id (the lease owner),
+/// print one CloudWatch EMF line per synced integration (SPEC.md §9), send a continuation
+/// message for each integration that stopped at the deadline after making progress, and return
+/// the summary (one per continued integration, merged).
 ///
 /// Errors: bad input, or the integrations could not be listed (the invocation fails and
-/// EventBridge's retry policy applies); per-integration failures are in the summary.
+/// EventBridge's or SQS's retry policy applies); per-integration failures are in the summary.
 pub async fn handle_scheduled<S: SecretSource>(
     app: &App<S>,
     model: Model,
     event: LambdaEvent<Value>,
 ) -> Result<RunSummary, lambda_runtime::Error> {
-    let shard = parse_input(&event.payload)?;
+    let input = parse_poll_input(&event.payload)?;
     let opts = SyncOptions {
         deadline: Some(soft_deadline(&event.context, app.deadline_margin)),
         ..SyncOptions::default()
     };
-    let summary = run_scheduled(
-        &app.store,
-        &app.secrets,
-        &app.platform,
-        &Run {
-            model,
-            shard,
-            owner: &event.context.request_id,
-            now: Utc::now(),
-        },
-        &opts,
-    )
-    .await?;
+    let run = Run {
+        model,
+        shard: Shard::default(),
+        owner: &event.context.request_id,
+        now: Utc::now(),
+    };
+    let summary = match input {
+        PollInput::Schedule(shard) => {
+            let run = Run { shard, ..run };
+            run_scheduled(&app.store, &app.secrets, &app.platform, &run, &opts).await?
+        }
+        PollInput::Continue(messages) => {
+            let mut all = RunSummary::default();
+            for m in messages {
+                if m.model != model {
+                    tracing::warn!(workspace = %m.workspace_id, model = %m.model, "continuation for another model ignored");
+                    continue;
+                }
+                let one = run_continuation(
+                    &app.store,
+                    &app.secrets,
+                    &app.platform,
+                    &run,
+                    &m.workspace_id,
+                    &opts,
+                )
+                .await?;
+                all.integrations += one.integrations;
+                all.succeeded += one.succeeded;
+                all.failed += one.failed;
+                all.skipped += one.skipped;
+                all.outcomes.extend(one.outcomes);
+            }
+            all
+        }
+    };
     // One CloudWatch EMF line per synced integration, on stdout by itself (SPEC.md §9).
     let at = Utc::now().timestamp_millis();
     for report in summary.outcomes.iter().filter_map(|o| o.report.as_ref()) {
         println!("{}", crate::metrics::sync_run(model.as_str(), report, at));
+    }
+    if let Some(c) = &app.continuation {
+        for report in summary.outcomes.iter().filter_map(|o| o.report.as_ref()) {
+            if report.caught_up || report.pages == 0 {
+                continue;
+            }
+            let body = ContinueSync {
+                workspace_id: report.workspace_id.clone(),
+                model,
+            };
+            let sent = c
+                .client
+                .send_message()
+                .queue_url(&c.queue_url)
+                .message_body(serde_json::to_string(&body)?)
+                .send()
+                .await;
+            match sent {
+                Ok(_) => tracing::info!(workspace = %body.workspace_id, "continuation queued"),
+                // The next schedule continues it; nothing is lost.
+                Err(e) => {
+                    tracing::error!(workspace = %body.workspace_id, error = %aws_sdk_sqs::error::DisplayErrorContext(&e), "queueing the continuation failed")
+                }
+            }
+        }
     }
     Ok(summary)
 }
@@ -235,5 +360,52 @@ mod tests {
             .unwrap_err()
             .contains("shard"));
         assert!(parse_input(&serde_json::json!({"shard": "x"})).is_err());
+    }
+
+    #[test]
+    fn soft_deadline_of_a_local_runtime_is_not_in_the_past() {
+        let mut ctx = Context::default();
+        ctx.deadline = 600_000; // what `cargo lambda watch` sends
+        let d = soft_deadline(&ctx, Duration::from_secs(30));
+        assert!(d > Instant::now() + Duration::from_secs(800));
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        ctx.deadline = now_ms - 1_000; // a real deadline just passed
+        assert!(soft_deadline(&ctx, Duration::ZERO) <= Instant::now());
+    }
+
+    #[test]
+    fn continuation_inputs() {
+        let sqs = serde_json::json!({"Records": [
+            {"eventSource": "aws:sqs", "messageId": "m1", "body": "{\"workspaceId\":\"ws-1\",\"model\":\"job\"}"},
+            {"eventSource": "aws:sqs", "messageId": "m2", "body": "{\"workspaceId\":\"ws-2\",\"model\":\"membership\"}"}
+        ]});
+        assert_eq!(
+            parse_poll_input(&sqs).unwrap(),
+            PollInput::Continue(vec![
+                ContinueSync {
+                    workspace_id: "ws-1".into(),
+                    model: Model::Job
+                },
+                ContinueSync {
+                    workspace_id: "ws-2".into(),
+                    model: Model::Membership
+                },
+            ])
+        );
+        assert_eq!(
+            parse_poll_input(&serde_json::json!({"shard": 0, "of": 2})).unwrap(),
+            PollInput::Schedule(Shard { shard: 0, of: 2 })
+        );
+        let bad = serde_json::json!({"Records": [{"body": "{\"workspace\":\"ws-1\"}"}]});
+        assert!(parse_poll_input(&bad)
+            .unwrap_err()
+            .contains("Records[0].body"));
+        let no_body = serde_json::json!({"Records": [{}]});
+        assert!(parse_poll_input(&no_body)
+            .unwrap_err()
+            .contains("Records[0]"));
     }
 }

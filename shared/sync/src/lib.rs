@@ -8,6 +8,7 @@
 //! `servicetitan`), item layout (crate `store`), mapping rules (crate `opportunity`), event
 //! parsing (the function crates).
 
+pub mod activate;
 mod engine;
 pub mod env;
 mod error;
@@ -20,7 +21,10 @@ pub mod runner;
 
 pub use engine::Feed;
 pub use error::SyncError;
-pub use jobs::{is_polled, sync_jobs, sync_memberships, sync_model, JOBS_FEED, MEMBERSHIPS_FEED};
+pub use jobs::{
+    is_polled, sync_jobs, sync_memberships, sync_model, JOBS_BACKFILL_FEED, JOBS_FEED,
+    MEMBERSHIPS_FEED,
+};
 
 use std::time::Instant;
 
@@ -36,6 +40,10 @@ pub struct SyncOptions {
     pub deadline: Option<Instant>,
     /// Page size for `ids=` lookups and reference lists.
     pub list_page_size: u32,
+    /// The HTTP client's first retry delay for 5xx and timeouts (it doubles per try, capped,
+    /// with jitter); `None` = the client's default (200 ms). Tests that inject many faults
+    /// shorten it.
+    pub retry_min_backoff: Option<std::time::Duration>,
 }
 
 impl Default for SyncOptions {
@@ -45,6 +53,7 @@ impl Default for SyncOptions {
             include_recent_changes: true,
             deadline: None,
             list_page_size: 500,
+            retry_min_backoff: None,
         }
     }
 }
@@ -77,8 +86,14 @@ pub struct SyncReport {
     pub throttled: u64,
     /// Store item writes made (opportunities, contacts, links, progress).
     pub store_writes: u64,
-    /// True when the feed was read to its end (`hasMore=false`); false when the deadline stopped it.
+    /// True when every incremental feed was read to its end (`hasMore=false`) and the backfill
+    /// is finished; false when the deadline stopped the run first.
     pub caught_up: bool,
+    /// True when the model's activation backfill has finished (SPEC.md §3).
+    pub backfill_done: bool,
+    /// How far behind its incremental feeds this run stopped, in seconds: 0 when each was read
+    /// to its end, else the age of the newest row reached (SPEC.md §9 "feed lag").
+    pub feed_lag_seconds: u64,
 }
 
 impl SyncReport {

@@ -95,6 +95,16 @@ pub async fn client_for(
     secrets: &impl SecretSource,
     platform: &Platform,
 ) -> Result<Client, SyncError> {
+    client_with(integration, secrets, platform, None).await
+}
+
+/// [`client_for`] with the first retry delay replaced (`SyncOptions::retry_min_backoff`).
+async fn client_with(
+    integration: &Integration,
+    secrets: &impl SecretSource,
+    platform: &Platform,
+    min_backoff: Option<std::time::Duration>,
+) -> Result<Client, SyncError> {
     let ws = integration.workspace_id.as_str();
     let text = secrets.get(&integration.secret_id).await.ws(ws)?;
     let secret = parse_integration_secret(
@@ -122,6 +132,9 @@ pub async fn client_for(
         message: e.to_string(),
     })?;
     config.requests_per_second = platform.requests_per_second;
+    if let Some(d) = min_backoff {
+        config.min_backoff = d;
+    }
     Client::new(config).map_err(|e| SyncError::Config {
         workspace: ws.to_owned(),
         message: e.to_string(),
@@ -194,11 +207,39 @@ pub async fn run_scheduled(
     run: &Run<'_>,
     opts: &SyncOptions,
 ) -> Result<RunSummary, SyncError> {
+    run_filtered(store, secrets, platform, run, opts, |ws| {
+        run.shard.contains(ws)
+    })
+    .await
+}
+
+/// Continue one integration's unfinished sync (SPEC.md §3 "A backfill that needs many
+/// invocations continues without waiting for the next schedule"): as [`run_scheduled`], for
+/// `workspace` alone whatever its shard (`run.shard` is ignored). An integration that is not
+/// active or no longer has the model enabled is not synced (0 integrations in the summary).
+///
+/// Errors: as [`run_scheduled`].
+pub async fn run_continuation(
+    store: &Store,
+    secrets: &impl SecretSource,
+    platform: &Platform,
+    run: &Run<'_>,
+    workspace: &str,
+    opts: &SyncOptions,
+) -> Result<RunSummary, SyncError> {
+    run_filtered(store, secrets, platform, run, opts, |ws| ws == workspace).await
+}
+
+async fn run_filtered(
+    store: &Store,
+    secrets: &impl SecretSource,
+    platform: &Platform,
+    run: &Run<'_>,
+    opts: &SyncOptions,
+    wanted: impl Fn(&str) -> bool,
+) -> Result<RunSummary, SyncError> {
     let Run {
-        model,
-        shard,
-        owner,
-        now,
+        model, owner, now, ..
     } = *run;
     if !is_polled(model) {
         return Err(SyncError::Config {
@@ -211,7 +252,7 @@ pub async fn run_scheduled(
     for integration in integrations.iter().filter(|i| {
         i.status == IntegrationStatus::Active
             && i.models.contains(&model)
-            && shard.contains(&i.workspace_id)
+            && wanted(&i.workspace_id)
     }) {
         summary.integrations += 1;
         let ws = integration.workspace_id.as_str();
@@ -254,7 +295,8 @@ pub async fn run_scheduled(
             }
         };
         let result = async {
-            let client = client_for(integration, secrets, platform).await?;
+            let client =
+                client_with(integration, secrets, platform, opts.retry_min_backoff).await?;
             sync_model(model, &client, store, integration, now, opts).await
         }
         .await;

@@ -10,7 +10,7 @@ use opportunity::{
     StandardFields,
 };
 use serde_json::json;
-use store::{FeedProgress, MatchedBy, Store, StoreError};
+use store::{BackfillState, FeedProgress, MatchedBy, Store, StoreError};
 
 mod lease;
 pub use lease::*;
@@ -89,6 +89,7 @@ pub async fn table_creation_is_idempotent(store: &Store) {
                 token: None,
                 updated_at: t0(),
                 records_read: 0,
+                done: true,
             },
         )
         .await
@@ -184,6 +185,7 @@ pub async fn progress_put_get(store: &Store) {
         token: Some("eyJjb250aW51ZUZyb20iOiIxMjMifQ==".into()),
         updated_at: t0(),
         records_read: 250,
+        done: false,
     };
     store.put_progress("ws-a", &p).await.unwrap();
     let backfill = FeedProgress {
@@ -191,6 +193,7 @@ pub async fn progress_put_get(store: &Store) {
         token: None,
         updated_at: t0(),
         records_read: 0,
+        done: true,
     };
     store.put_progress("ws-a", &backfill).await.unwrap();
     assert_eq!(
@@ -227,6 +230,44 @@ pub async fn progress_put_get(store: &Store) {
         .collect();
     assert_eq!(feeds, ["backfill:jobs", "estimates", "jobs"]);
     assert_eq!(store.list_progress("ws-c").await.unwrap(), vec![]);
+}
+
+pub async fn backfill_state_put_get_list(store: &Store) {
+    assert_eq!(store.get_backfill("ws-a", "job").await.unwrap(), None);
+    let mut job = BackfillState {
+        model: "job".into(),
+        selection: "appointments,estimates".into(),
+        window_from: t0() - Duration::days(90),
+        window_to: t0(),
+        started_at: t0(),
+        finished_at: None,
+        related_from: Some(t0() - Duration::days(400)),
+    };
+    store.put_backfill("ws-a", &job).await.unwrap();
+    let membership = BackfillState {
+        model: "membership".into(),
+        selection: String::new(),
+        ..job.clone()
+    };
+    store.put_backfill("ws-a", &membership).await.unwrap();
+    assert_eq!(
+        store.get_backfill("ws-a", "job").await.unwrap(),
+        Some(job.clone())
+    );
+    job.finished_at = Some(t0() + Duration::minutes(7));
+    store.put_backfill("ws-a", &job).await.unwrap();
+    assert_eq!(
+        store.list_backfills("ws-a").await.unwrap(),
+        vec![job.clone(), membership]
+    );
+    assert_eq!(store.get_backfill("ws-b", "job").await.unwrap(), None);
+    // Backfill states are not feed progress.
+    assert!(store
+        .list_progress("ws-a")
+        .await
+        .unwrap()
+        .iter()
+        .all(|p| !p.feed.starts_with("BACKFILL")));
 }
 
 pub async fn contact_resolution_order(store: &Store) {

@@ -1,0 +1,239 @@
+//! Issue #4 items 1, 2 and 6 end to end: customer, contact and location changes reach the
+//! opportunities built from them (through the customer index), merged customers resolve to the
+//! survivor, the backfill keeps its own progress apart from the incremental feeds, and a change
+//! of the resource selection fills the new resource in on the next run. Sandbox over HTTP,
+//! store on dynoxide (and moto in CI).
+
+use chrono::{DateTime, Duration, Utc};
+use e2e::{store_on, Engine, World};
+use opportunity::{Model, Resource};
+use serde_json::json;
+use servicetitan::Id;
+use store::Store;
+use sync::runner::{run_scheduled, Run, Shard};
+use sync::{SyncOptions, SyncReport};
+
+async fn run(store: &Store, world: &World, now: DateTime<Utc>) -> SyncReport {
+    let summary = run_scheduled(
+        store,
+        &world.secrets,
+        &world.platform,
+        &Run {
+            model: Model::Job,
+            shard: Shard::default(),
+            owner: "change-feeds",
+            now,
+        },
+        &SyncOptions::default(),
+    )
+    .await
+    .expect("scheduled run");
+    assert_eq!(summary.failed, 0, "{:?}", summary.outcomes);
+    summary.outcomes[0].report.clone().expect("a report")
+}
+
+/// The stored job opportunity with the most recent job whose customer has an active email
+/// contact; returns (job id, customer id, location id).
+fn a_synced_job(world: &World) -> (Id, Id, Id) {
+    world.sandbox.with_data(|d| {
+        let mut jobs: Vec<_> = d.jobs.iter().collect();
+        jobs.sort_by_key(|j| std::cmp::Reverse(j.modified_on));
+        let job = jobs
+            .into_iter()
+            .find(|j| {
+                d.customers
+                    .iter()
+                    .any(|c| c.id == j.customer_id && c.active && c.merged_to_id.is_none())
+            })
+            .expect("a job with an active customer");
+        (job.id, job.customer_id, job.location_id)
+    })
+}
+
+async fn opportunity(store: &Store, job: Id) -> opportunity::Opportunity {
+    store
+        .get_opportunity("ws-people", Model::Job, &job.to_string())
+        .await
+        .unwrap()
+        .expect("job opportunity stored")
+        .opportunity
+}
+
+async fn people_changes_reach_their_opportunities(engine: Engine) {
+    let Some((store, _engine)) = store_on(engine).await else {
+        return;
+    };
+    let now = Utc::now();
+    let world = World::start(120, 40, 11, now - Duration::minutes(30)).await;
+    store
+        .put_integration(&world.integration("ws-people", now - Duration::minutes(20)))
+        .await
+        .unwrap();
+    let first = run(&store, &world, now).await;
+    assert!(first.caught_up && first.backfill_done, "{first:?}");
+
+    // Backfill and incremental progress are separate items.
+    let backfill = store
+        .get_backfill("ws-people", "job")
+        .await
+        .unwrap()
+        .expect("backfill state");
+    assert!(backfill.finished_at.is_some());
+    assert_eq!(
+        backfill.window_to - backfill.window_from,
+        Duration::days(90)
+    );
+    let feeds: Vec<_> = store.list_progress("ws-people").await.unwrap();
+    let names: Vec<&str> = feeds.iter().map(|f| f.feed.as_str()).collect();
+    for key in [
+        "backfill:job:jobs",
+        "job:jobs",
+        "job:customers",
+        "job:customer-contacts",
+        "job:locations",
+    ] {
+        assert!(names.contains(&key), "{key} missing from {names:?}");
+    }
+    assert!(feeds
+        .iter()
+        .filter(|f| f.feed.starts_with("backfill:"))
+        .all(|f| f.done));
+
+    let (job, customer, location) = a_synced_job(&world);
+    let before = opportunity(&store, job).await;
+    assert_eq!(
+        before.external_contact_id.as_deref(),
+        Some(customer.to_string().as_str())
+    );
+
+    // 1. The customer is renamed, gets a new e-mail contact, and the location moves: nothing
+    //    about the job itself changes.
+    let later = Utc::now() + Duration::seconds(1);
+    world.sandbox.with_data(|d| {
+        let c = d.customers.iter_mut().find(|c| c.id == customer).unwrap();
+        c.name = "Renamed, Rita".into();
+        c.modified_on = later;
+        let mut contact = d
+            .contacts
+            .iter()
+            .find(|k| k.customer_id == Some(customer))
+            .cloned()
+            .expect("the customer has a contact");
+        contact.id = 990_000_001;
+        contact.kind = "Email".into();
+        contact.value = "rita.renamed@example.org".into();
+        contact.created_on = later;
+        contact.modified_on = later;
+        contact.active = Some(true);
+        d.contacts.push(contact);
+        let l = d.locations.iter_mut().find(|l| l.id == location).unwrap();
+        l.name = "Moved Location".into();
+        l.modified_on = later;
+    });
+    let second = run(&store, &world, Utc::now()).await;
+    assert!(second.opportunities_written >= 1, "{second:?}");
+    let after = opportunity(&store, job).await;
+    assert_eq!(after.standard.first_name.as_deref(), Some("Rita"));
+    assert_eq!(after.standard.last_name.as_deref(), Some("Renamed"));
+    assert_eq!(
+        after.standard.email.as_deref(),
+        Some("rita.renamed@example.org")
+    );
+    assert_eq!(
+        after.details.get("location:name"),
+        Some(&json!("Moved Location"))
+    );
+
+    // Idle: one call per feed, nothing written.
+    let idle = run(&store, &world, Utc::now()).await;
+    assert_eq!(
+        (idle.store_writes, idle.opportunities_written),
+        (0, 0),
+        "{idle:?}"
+    );
+    let feeds = sync::Feed::for_model(Model::Job, &Default::default()).len() as u64;
+    assert_eq!(idle.api_calls, feeds, "{idle:?}");
+
+    // 2. The customer is merged into another one (mergedToId): the opportunity now resolves to
+    //    the survivor's contact.
+    let survivor = world.sandbox.with_data(|d| {
+        let survivor = d
+            .customers
+            .iter()
+            .find(|c| c.id != customer && c.active && c.merged_to_id.is_none())
+            .map(|c| c.id)
+            .unwrap();
+        let c = d.customers.iter_mut().find(|c| c.id == customer).unwrap();
+        c.active = false;
+        c.merged_to_id = Some(survivor);
+        c.modified_on = Utc::now() + Duration::seconds(2);
+        survivor
+    });
+    let third = run(&store, &world, Utc::now()).await;
+    assert!(third.opportunities_written >= 1, "{third:?}");
+    let merged = opportunity(&store, job).await;
+    assert_eq!(
+        merged.external_contact_id.as_deref(),
+        Some(survivor.to_string().as_str())
+    );
+    assert_eq!(merged.details.get("customerId"), Some(&json!(customer)));
+    assert_eq!(merged.details.get("customer:id"), Some(&json!(survivor)));
+    let survivors_opportunities = store
+        .opportunities_for_customer("ws-people", &survivor.to_string())
+        .await
+        .unwrap();
+    assert!(survivors_opportunities.contains(&(Model::Job, job.to_string())));
+}
+
+#[tokio::test]
+async fn people_changes_reach_their_opportunities_dynoxide() {
+    people_changes_reach_their_opportunities(Engine::Dynoxide).await;
+}
+
+#[tokio::test]
+async fn people_changes_reach_their_opportunities_moto() {
+    people_changes_reach_their_opportunities(Engine::Moto).await;
+}
+
+#[tokio::test]
+async fn enabling_a_resource_backfills_it_on_the_next_run() {
+    let (store, _engine) = store_on(Engine::Dynoxide).await.unwrap();
+    let now = Utc::now();
+    let world = World::start(150, 50, 23, now - Duration::minutes(30)).await;
+    let mut integration = world.integration("ws-people", now - Duration::minutes(20));
+    integration.resources.job.remove(&Resource::Invoices);
+    store.put_integration(&integration).await.unwrap();
+    let first = run(&store, &world, now).await;
+    assert!(first.backfill_done);
+    let has_invoices =
+        |o: &opportunity::Opportunity| o.details.keys().any(|k| k.starts_with("invoices:"));
+    let listed = store
+        .list_opportunities("ws-people", Some(Model::Job))
+        .await
+        .unwrap();
+    assert!(!listed.iter().any(|s| has_invoices(&s.opportunity)));
+
+    integration.resources.job.insert(Resource::Invoices);
+    store.put_integration(&integration).await.unwrap();
+    let later = now + Duration::minutes(15);
+    let second = run(&store, &world, later).await;
+    assert!(second.backfill_done, "{second:?}");
+    let backfill = store
+        .get_backfill("ws-people", "job")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(backfill.selection.contains("invoices"));
+    assert_eq!(backfill.window_to, later);
+    let listed = store
+        .list_opportunities("ws-people", Some(Model::Job))
+        .await
+        .unwrap();
+    assert!(
+        listed.iter().any(|s| has_invoices(&s.opportunity)),
+        "invoices filled in after the selection changed"
+    );
+    // The next run is idle again.
+    let idle = run(&store, &world, later + Duration::minutes(15)).await;
+    assert_eq!(idle.store_writes, 0, "{idle:?}");
+}
