@@ -2,6 +2,8 @@
 //! dynoxide (in-process) or on the moto server named by `AWS_ENDPOINT_URL`, and an integration
 //! registered the way production has it (settings in the table, secret behind a `SecretSource`).
 
+pub mod oracle;
+
 use chrono::{DateTime, Utc};
 use opportunity::{Environment, Integration, IntegrationStatus, Model};
 use secrecy::SecretString;

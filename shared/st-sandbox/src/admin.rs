@@ -1,5 +1,8 @@
-//! The admin surface under `/__admin` (SPEC.md §10): health, request counters, fixture loading and
-//! record mutation. No auth; not counted; outside the real API paths.
+//! The admin surface under `/__admin` (SPEC.md §10): health, request counters, fixture loading,
+//! record mutation and injected faults (`GET`/`POST`/`DELETE /__admin/faults`: 5xx bursts, 429
+//! storms with `Retry-After`, token expiry after the Nth request, slow or held requests, repeated
+//! export rows, changes between pages; module `faults`, docs/sandbox.md). No auth; not counted;
+//! outside the real API paths.
 
 use std::sync::Arc;
 
@@ -13,7 +16,8 @@ use servicetitan::wire::Id;
 
 use crate::dataset::{Dataset, Record, Resource, Store};
 use crate::error::SandboxError;
-use crate::server::{Fault, Shared};
+use crate::faults::Fault;
+use crate::server::Shared;
 
 pub(crate) fn router() -> Router<Arc<Shared>> {
     Router::new()
@@ -25,20 +29,40 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/requests/reset", post(reset))
         .route("/fixture", post(load_fixture))
         .route("/records/{resource}/{id}", post(patch_record))
-        .route("/faults", post(add_fault).delete(clear_faults))
+        .route(
+            "/faults",
+            get(list_faults).post(add_fault).delete(clear_faults),
+        )
         .route("/tokens/expire", post(expire_tokens))
         .merge(crate::webhooks::router())
 }
 
-/// `POST /__admin/faults` with `{"status": 503, "times": 2, "latencyMs": 0,
-/// "endpoint": "GET /jpm/v2/tenant/{tenant}/export/jobs", "retryAfterSecs": 1}` (all optional;
-/// `times` defaults to 1) queues a fault for the next matching API requests → 200 `{"queued": n}`.
+/// `POST /__admin/faults` with `{"status": 503, "times": 2, "skip": 0, "latencyMs": 0,
+/// "endpoint": "GET /jpm/v2/tenant/{tenant}/export/jobs", "retryAfterSecs": 1,
+/// "retryAfterHttpDate": false, "expireTokens": false, "repeatRows": 0, "duplicateRows": 0,
+/// "changes": {"resource": "jobs", "count": 2, "ids": [..], "patch": {..}, "seed": 7}}` (all
+/// optional; `times` defaults to 1; effects in module `faults`) queues a fault for the next
+/// matching API requests → 200 `{"queued": n}`; 400 names what is wrong.
 async fn add_fault(State(s): State<Arc<Shared>>, body: String) -> Response {
     match serde_json::from_str::<Fault>(&body) {
-        Ok(f) if f.times == 0 => admin_error(StatusCode::BAD_REQUEST, "times must be at least 1"),
-        Ok(f) => Json(serde_json::json!({ "queued": s.add_fault(f) })).into_response(),
+        Ok(f) => match f.problem() {
+            Some(problem) => admin_error(StatusCode::BAD_REQUEST, problem),
+            None => Json(serde_json::json!({ "queued": s.add_fault(f) })).into_response(),
+        },
         Err(e) => admin_error(StatusCode::BAD_REQUEST, format!("bad fault: {e}")),
     }
+}
+
+/// `GET /__admin/faults` → `{"pending": [fault…], "held": n, "applied": n}`: the queued faults
+/// (`skip`/`times` as they stand), requests held by an injected latency right now, and requests
+/// a fault has applied to since start.
+async fn list_faults(State(s): State<Arc<Shared>>) -> Response {
+    Json(serde_json::json!({
+        "pending": s.pending_faults(),
+        "held": s.held(),
+        "applied": s.faults_applied(),
+    }))
+    .into_response()
 }
 
 /// `DELETE /__admin/faults` → 204, no more injected faults.

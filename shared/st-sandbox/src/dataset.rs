@@ -197,6 +197,13 @@ macro_rules! dataset_impl {
                 }
             }
 
+            /// Ids of this resource's records, ascending.
+            pub(crate) fn ids(self, store: &Store) -> Vec<Id> {
+                match self {
+                    $(Resource::$variant => <$ty as Record>::index(store).by_id.keys().copied().collect(),)*
+                }
+            }
+
             /// Applies an admin merge-patch to record `id` of this resource.
             pub(crate) fn patch(
                 self,

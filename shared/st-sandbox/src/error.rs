@@ -30,6 +30,9 @@ pub enum SandboxError {
         /// What is wrong.
         message: String,
     },
+    /// An injected fault cannot be queued (module `faults`).
+    #[error("fault: {0}")]
+    Fault(String),
 }
 
 impl SandboxError {

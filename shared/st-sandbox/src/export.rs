@@ -10,6 +10,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use servicetitan::wire::{ExportPage, Id};
 
 use crate::dataset::{Record, Store};
+use crate::faults::PageTweak;
 use crate::problem::Problem;
 use crate::query::{parse_datetime, Params};
 
@@ -73,12 +74,14 @@ fn parse_from(p: &Params) -> Result<Option<(DateTime<Utc>, Id)>, Problem> {
     })
 }
 
-/// Answers one export call for resource `T`.
+/// Answers one export call for resource `T`; `tweak` (an injected fault, module `faults`)
+/// repeats rows of the previous page and duplicates rows within the page.
 pub(crate) fn export_page<T: Record>(
     store: &Store,
     params: &Params,
     page_size: usize,
     now: DateTime<Utc>,
+    tweak: Option<PageTweak>,
 ) -> Result<ExportPage<T>, Problem> {
     let start = parse_from(params)?;
     let include_recent = params.bool("includeRecentChanges")?.unwrap_or(false);
@@ -105,6 +108,24 @@ pub(crate) fn export_page<T: Record>(
             data.push(row.for_export());
         }
         last = Some((modified, id));
+    }
+    if let Some(tweak) = tweak {
+        // Rows already served (at and before a continuation token), as they are now, oldest
+        // first. A `from` date (position `(t, Id::MIN)`) starts a feed: nothing was served yet.
+        let mut repeated: Vec<T> = match start {
+            Some(pos) if tweak.repeat_rows > 0 && pos.1 != Id::MIN => index
+                .range(..=pos)
+                .rev()
+                .take(tweak.repeat_rows)
+                .filter_map(|(_, &i)| rows_all.get(i).map(Record::for_export))
+                .collect(),
+            _ => Vec::new(),
+        };
+        repeated.reverse();
+        let duplicates: Vec<T> = data.iter().take(tweak.duplicate_rows).cloned().collect();
+        repeated.append(&mut data);
+        repeated.extend(duplicates);
+        data = repeated;
     }
     Ok(ExportPage {
         has_more,

@@ -5,7 +5,9 @@
 //! list and export paths with ServiceTitan's paging, filters, sort and continuation-token rules,
 //! a per-(app key, tenant) rate limit answering 429 with `Retry-After`, problem-details error
 //! bodies, deterministic messy generated data ([`Dataset::generate`]), fixture loading
-//! ([`Dataset::from_fixture_json`]), request counters and an admin surface under `/__admin`.
+//! ([`Dataset::from_fixture_json`]), request counters and an admin surface under `/__admin`
+//! (fixtures, record patches, injected [`Fault`]s: 5xx bursts, 429 storms, token expiry, slow or
+//! held requests, repeated feed rows and changes between pages; docs/sandbox.md).
 //! What does not: any client logic (crate `servicetitan`), mapping or sync policy. Every response
 //! is serialized with the wire types of crate `servicetitan`; the conformance tests check them
 //! against the official OpenAPI exports. Sources: `servicetitan/API-NOTES.md` §2–§7.
@@ -15,12 +17,14 @@ mod config;
 mod dataset;
 mod error;
 mod export;
+mod faults;
 mod generate;
 mod notes;
 mod problem;
 mod query;
 mod resources;
 mod server;
+mod token;
 pub mod webhooks;
 mod window;
 
@@ -28,6 +32,7 @@ pub use config::{SandboxConfig, DEFAULT_GRANTED_SCOPES};
 pub use dataset::Dataset;
 pub use error::SandboxError;
 pub use export::{decode_position, encode_position, RECENT_CHANGES_HOLD_BACK_SECS};
+pub use faults::{default_change, Changes, Fault};
 pub use notes::{SandboxNote, API_USER_ID};
 pub use server::{RunningSandbox, Sandbox, ADMIN_PREFIX};
 

@@ -13,7 +13,7 @@ use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Form, Json, Router};
+use axum::{Extension, Form, Json, Router};
 use chrono::Utc;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::Serialize;
@@ -28,12 +28,13 @@ use crate::config::SandboxConfig;
 use crate::dataset::{Dataset, Record, Store};
 use crate::error::SandboxError;
 use crate::export::export_page;
+use crate::faults::{Fault, PageTweak};
 use crate::problem::Problem;
 use crate::query::{ListQuery, Params, SortField};
 
 /// Prefix of the admin surface (no auth, not counted): `GET /__admin/health`,
 /// `GET /__admin/requests`, `POST /__admin/requests/reset`, `POST /__admin/fixture`,
-/// `POST /__admin/records/{resource}/{id}`, `POST`/`DELETE /__admin/faults`,
+/// `POST /__admin/records/{resource}/{id}`, `GET`/`POST`/`DELETE /__admin/faults`,
 /// `POST /__admin/tokens/expire`.
 pub const ADMIN_PREFIX: &str = "/__admin";
 
@@ -50,31 +51,16 @@ pub(crate) struct Shared {
     counts: Mutex<BTreeMap<String, u64>>,
     total: AtomicU64,
     faults: Mutex<Vec<Fault>>,
+    /// Requests being held by an injected latency or hang right now.
+    held: AtomicU64,
+    /// Requests an injected hang has started holding, since start.
+    hangs_started: AtomicU64,
+    /// Injected faults applied so far (one per request a fault applied to).
+    faults_applied: AtomicU64,
+    /// Change sets applied ("changes between pages"), numbering the default markers.
+    changes_applied: AtomicU64,
     /// Notes received (module `notes`).
     pub(crate) notes: crate::notes::NoteBook,
-}
-
-/// An injected fault (admin `POST /__admin/faults`): the next `times` API requests matching
-/// `endpoint` (a counter key such as `"GET /jpm/v2/tenant/{tenant}/export/jobs"`; absent = any)
-/// wait `latency_ms` and, when `status` is set, answer that status with a problem body
-/// (`Retry-After: retry_after_secs`, default 1, on 429).
-#[derive(Debug, Clone, serde::Deserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Fault {
-    #[serde(default)]
-    pub(crate) status: Option<u16>,
-    #[serde(default)]
-    pub(crate) latency_ms: u64,
-    #[serde(default = "one")]
-    pub(crate) times: u32,
-    #[serde(default)]
-    pub(crate) endpoint: Option<String>,
-    #[serde(default)]
-    pub(crate) retry_after_secs: Option<u64>,
-}
-
-fn one() -> u32 {
-    1
 }
 
 impl Shared {
@@ -126,11 +112,39 @@ impl Shared {
             .clear();
     }
 
+    /// Queued faults, in queue order (`skip` and `times` as they stand now).
+    pub(crate) fn pending_faults(&self) -> Vec<Fault> {
+        self.faults
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub(crate) fn held(&self) -> u64 {
+        self.held.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn faults_applied(&self) -> u64 {
+        self.faults_applied.load(Ordering::SeqCst)
+    }
+
+    /// The first queued fault matching `key` whose `skip` is used up; every matching fault still
+    /// skipping counts this request instead.
     fn take_fault(&self, key: &str) -> Option<Fault> {
         let mut faults = self.faults.lock().unwrap_or_else(|e| e.into_inner());
-        let pos = faults
-            .iter()
-            .position(|f| f.endpoint.as_deref().is_none_or(|e| e == key))?;
+        let mut found = None;
+        for (i, f) in faults.iter_mut().enumerate() {
+            if f.endpoint.as_deref().is_some_and(|e| e != key) {
+                continue;
+            }
+            if f.skip > 0 {
+                f.skip -= 1;
+            } else if found.is_none() {
+                found = Some(i);
+            }
+        }
+        let pos = found?;
+        self.faults_applied.fetch_add(1, Ordering::SeqCst);
         let fault = faults[pos].clone();
         if faults[pos].times <= 1 {
             faults.remove(pos);
@@ -200,6 +214,10 @@ impl Sandbox {
             counts: Mutex::new(BTreeMap::new()),
             total: AtomicU64::new(0),
             faults: Mutex::new(Vec::new()),
+            held: AtomicU64::new(0),
+            hangs_started: AtomicU64::new(0),
+            faults_applied: AtomicU64::new(0),
+            changes_applied: AtomicU64::new(0),
             notes: crate::notes::NoteBook::default(),
         });
         let app = router(shared.clone());
@@ -254,6 +272,49 @@ impl RunningSandbox {
     /// Zeroes the counters.
     pub fn reset_counts(&self) {
         self.shared.reset_counts();
+    }
+
+    /// Queues an injected fault (as `POST /__admin/faults`; see [`Fault`] and module `faults`).
+    ///
+    /// Errors: [`SandboxError::Fault`] when the fault is unusable (`times` 0, unknown resource).
+    pub fn add_fault(&self, fault: Fault) -> Result<(), SandboxError> {
+        if let Some(problem) = fault.problem() {
+            return Err(SandboxError::Fault(problem));
+        }
+        self.shared.add_fault(fault);
+        Ok(())
+    }
+
+    /// Drops every queued fault (as `DELETE /__admin/faults`); requests already held keep
+    /// sleeping.
+    pub fn clear_faults(&self) {
+        self.shared.clear_faults();
+    }
+
+    /// Queued faults, in queue order, with `skip` and `times` as they stand now.
+    pub fn pending_faults(&self) -> Vec<Fault> {
+        self.shared.pending_faults()
+    }
+
+    /// API requests being held by an injected latency or hang right now.
+    pub fn held_requests(&self) -> u64 {
+        self.shared.held()
+    }
+
+    /// Requests an injected `hang` has started holding since start (a test that "kills" an
+    /// invocation at a chosen request waits for this to move, then drops the run future).
+    pub fn hangs_started(&self) -> u64 {
+        self.shared.hangs_started.load(Ordering::SeqCst)
+    }
+
+    /// Requests an injected fault has applied to since start.
+    pub fn faults_applied(&self) -> u64 {
+        self.shared.faults_applied()
+    }
+
+    /// Forgets every issued token (as `POST /__admin/tokens/expire`).
+    pub fn expire_tokens(&self) {
+        self.shared.expire_tokens();
     }
 
     /// Runs `f` on the live dataset (tests). Callers set `modified_on` themselves; indexes are
@@ -355,21 +416,69 @@ async fn count_api(
 ) -> Response {
     let key = format!("{} {}", req.method(), path.as_str());
     s.count(key.clone(), true);
-    if let Some(fault) = s.take_fault(&key) {
-        if fault.latency_ms > 0 {
-            tokio::time::sleep(Duration::from_millis(fault.latency_ms)).await;
+    let Some(fault) = s.take_fault(&key) else {
+        return next.run(req).await;
+    };
+    // Effects in the order of module `faults`' docs.
+    if fault.expire_tokens {
+        tracing::debug!(%key, "injected token expiry");
+        s.expire_tokens();
+    }
+    if fault.latency_ms > 0 || fault.hang {
+        /// Counts the request as held while it sleeps, also when the client goes away.
+        struct Held<'a>(&'a AtomicU64);
+        impl Drop for Held<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::SeqCst);
+            }
         }
-        if let Some(code) = fault.status.and_then(|c| StatusCode::from_u16(c).ok()) {
+        s.held.fetch_add(1, Ordering::SeqCst);
+        let _held = Held(&s.held);
+        tokio::time::sleep(Duration::from_millis(fault.latency_ms)).await;
+        if fault.hang {
+            tracing::debug!(%key, "injected hang");
+            s.hangs_started.fetch_add(1, Ordering::SeqCst);
+            std::future::pending::<()>().await;
+        }
+    }
+    let mut response = match fault.status.and_then(|c| StatusCode::from_u16(c).ok()) {
+        Some(code) => {
             tracing::debug!(%key, status = code.as_u16(), "injected fault");
             let title = code.canonical_reason().unwrap_or("Injected fault");
             let mut p = Problem::new(code, title);
             if code == StatusCode::TOO_MANY_REQUESTS {
                 p.retry_after_secs = Some(fault.retry_after_secs.unwrap_or(1));
             }
-            return p.into_response();
+            let mut response = p.into_response();
+            if code == StatusCode::TOO_MANY_REQUESTS && fault.retry_after_http_date {
+                let at = Utc::now()
+                    + chrono::Duration::seconds(
+                        i64::try_from(fault.retry_after_secs.unwrap_or(1)).unwrap_or(1),
+                    );
+                let text = at.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+                if let Ok(v) = header::HeaderValue::from_str(&text) {
+                    response.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+            }
+            response
+        }
+        None => {
+            let mut req = req;
+            if let Some(tweak) = fault.page_tweak() {
+                req.extensions_mut().insert(tweak);
+            }
+            next.run(req).await
+        }
+    };
+    if let Some(changes) = &fault.changes {
+        let n = s.changes_applied.fetch_add(1, Ordering::SeqCst) + 1;
+        let result = crate::faults::apply_changes(&mut s.write(), changes, n);
+        if let Err(e) = result {
+            tracing::warn!(%key, error = %e, "injected changes failed");
+            *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
         }
     }
-    next.run(req).await
+    response
 }
 
 async fn count_token(
@@ -521,11 +630,7 @@ async fn token(
     {
         return oauth_error("invalid_client");
     }
-    let access_token = format!(
-        "st.{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    );
+    let access_token = crate::token::issue(&s.cfg);
     let expires = Instant::now() + Duration::from_secs(s.cfg.token_lifetime_secs);
     s.tokens
         .lock()
@@ -825,11 +930,17 @@ async fn list_customer_contacts(
 /// `GET …/export/{resource}` (API-NOTES §5.4): `from` / `continueFrom`, `includeRecentChanges`.
 pub(crate) async fn export<T: Record>(
     State(s): State<Arc<Shared>>,
+    tweak: Option<Extension<PageTweak>>,
     Query(raw): Query<Vec<(String, String)>>,
 ) -> Response {
     let p = Params(raw);
     let store = s.read();
-    let page: Result<ExportPage<T>, Problem> =
-        export_page(&store, &p, s.cfg.export_page_size, Utc::now());
+    let page: Result<ExportPage<T>, Problem> = export_page(
+        &store,
+        &p,
+        s.cfg.export_page_size,
+        Utc::now(),
+        tweak.map(|Extension(t)| t),
+    );
     respond(page)
 }
