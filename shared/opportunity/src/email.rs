@@ -82,6 +82,43 @@ impl PlaceholderEmails {
     }
 }
 
+/// Check one user placeholder pattern (the `placeholderEmails` setting, SPEC.md §2) before it is
+/// saved: after trimming it is non-empty, at most [`crate::settings::MAX_PLACEHOLDER_LEN`]
+/// characters, has no whitespace or control characters inside, and contains exactly one `@`
+/// (`noemail@`, `@example.com` and `*@example.com` are fine; `*` alone is refused because it
+/// would make every address a placeholder).
+///
+/// Errors: what is wrong, for the user (the pattern itself is not echoed: callers name it by
+/// position).
+pub fn check_pattern(raw: &str) -> Result<(), String> {
+    let pattern = raw.trim();
+    if pattern.is_empty() {
+        return Err("is empty".into());
+    }
+    if pattern.chars().count() > crate::settings::MAX_PLACEHOLDER_LEN {
+        return Err(format!(
+            "is longer than {} characters",
+            crate::settings::MAX_PLACEHOLDER_LEN
+        ));
+    }
+    if pattern.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("contains spaces or control characters".into());
+    }
+    match pattern.matches('@').count() {
+        1 => {}
+        0 => return Err(
+            "has no `@`: write an address (test@test.com) or a pattern (noemail@*, *@example.com)"
+                .into(),
+        ),
+        _ => return Err("has more than one `@`".into()),
+    }
+    let (local, domain) = pattern.split_once('@').unwrap_or_default();
+    if local.chars().all(|c| c == '*') && domain.chars().all(|c| c == '*') {
+        return Err("matches every address".into());
+    }
+    Ok(())
+}
+
 /// Trim, lower-case and expand the `noemail@` / `@example.com` shorthands; `None` when blank.
 fn normalize_pattern(raw: &str) -> Option<String> {
     let mut pattern = raw.trim().to_lowercase();

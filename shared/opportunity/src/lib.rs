@@ -20,7 +20,9 @@ pub mod note;
 pub mod phone;
 pub mod push;
 pub mod resources;
+pub mod scopes;
 pub mod settings;
+pub mod settings_edit;
 
 pub use bundle::{JobBundle, MembershipBundle};
 pub use call::map_inbound_call;
@@ -29,5 +31,5 @@ pub use error::MapError;
 pub use map::{map_job, MappingConfig};
 pub use map_membership::map_membership;
 pub use model::{Details, Model, Opportunity, StandardFields};
-pub use resources::{Resource, ResourceSelection};
+pub use resources::{Resource, ResourceSelection, SettingProblem};
 pub use settings::{Environment, Integration, IntegrationStatus, PushSettings};

@@ -53,6 +53,13 @@ pub fn normalize_phone(raw: &str, default_region: &str) -> Option<Phone> {
     Some(Phone { e164, extension })
 }
 
+/// Whether `region` (trimmed, any case) is an ISO 3166 alpha-2 region libphonenumber has
+/// metadata for (`US`, `ca`); the check behind the `phoneRegion` setting (SPEC.md §2, §4).
+pub fn is_known_region(region: &str) -> bool {
+    let region = region.trim().to_ascii_uppercase();
+    region.len() == 2 && region.parse::<Region>().is_ok()
+}
+
 /// Whether the national number has a length some number type of its country calling code uses
 /// and matches that country's general national-number pattern.
 fn is_possible(number: &PhoneNumber) -> bool {

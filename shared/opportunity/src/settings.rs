@@ -1,10 +1,23 @@
-//! Integration settings (SPEC.md §1, §2). The walking skeleton carries the settings the job sync
-//! needs; issue 7 completes validation, resources and push settings.
+//! Integration settings (SPEC.md §1, §2): the stored [`Integration`], its push settings, and the
+//! one validation entry point, [`Integration::validate`], which reports every problem at once,
+//! each naming its setting (resource selection rules live in [`crate::resources`], placeholder
+//! pattern syntax in [`crate::email`]; both are called from here, not repeated).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::resources::SettingProblem;
 use crate::Model;
+
+/// Shortest and longest poll interval, minutes (SPEC.md §2: 1 to 60).
+pub const POLL_INTERVAL_RANGE: std::ops::RangeInclusive<u32> = 1..=60;
+/// Longest accepted client id, bytes (ServiceTitan's are `cid.` + ~20 characters; this is a
+/// sanity bound, not ServiceTitan's rule).
+pub const MAX_CLIENT_ID_LEN: usize = 200;
+/// Longest accepted placeholder pattern, characters (an e-mail address is at most 254).
+pub const MAX_PLACEHOLDER_LEN: usize = 254;
+/// Most placeholder patterns one integration may add to the built-in list.
+pub const MAX_PLACEHOLDERS: usize = 200;
 
 /// ServiceTitan environment of an integration (API-NOTES §1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,6 +107,14 @@ pub enum Destination {
 }
 
 impl Destination {
+    /// Every destination, in settings order.
+    pub const ALL: [Destination; 4] = [
+        Destination::None,
+        Destination::Job,
+        Destination::Customer,
+        Destination::Location,
+    ];
+
     /// The serialized name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -182,11 +203,9 @@ impl PushSettings {
         .any(|d| *d != Destination::None)
     }
 
-    /// Problems of these settings with the integration's `models`, each naming the setting
-    /// (SPEC.md §2: destination `job` needs the job model). Empty when usable.
-    pub fn problems(&self, models: &[Model]) -> Vec<String> {
-        let mut out = Vec::new();
-        let named = [
+    /// The four destination settings with their names (`push.incoming.destination`, ...).
+    pub fn destinations(&self) -> [(&'static str, Destination); 4] {
+        [
             (
                 "push.outgoingCampaign.destination",
                 self.outgoing_campaign.destination,
@@ -200,18 +219,160 @@ impl PushSettings {
                 "push.campaignEvents.destination",
                 self.campaign_events.destination,
             ),
-        ];
-        for (name, destination) in named {
+        ]
+    }
+
+    /// Problems of these settings with the integration's `models`, each naming the setting
+    /// (SPEC.md §2: destination `job` needs the job model). Empty when usable.
+    pub fn problems(&self, models: &[Model]) -> Vec<SettingProblem> {
+        let mut out = Vec::new();
+        for (name, destination) in self.destinations() {
             if destination == Destination::Job && !models.contains(&Model::Job) {
-                out.push(format!(
-                    "{name}: `job` needs the job model (enabled: {}); choose customer or location",
-                    models
-                        .iter()
-                        .map(|m| m.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
+                out.push(SettingProblem {
+                    setting: name.to_owned(),
+                    message: format!(
+                        "`job` needs the job model (enabled: {}); choose customer or location",
+                        if models.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            models
+                                .iter()
+                                .map(|m| m.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        }
+                    ),
+                });
             }
+        }
+        out
+    }
+}
+
+impl Integration {
+    /// Every problem of these settings at once (SPEC.md §2 "Validation returns every problem at
+    /// once with the setting's name"), in a stable order; empty when the settings are usable.
+    /// Setting names are the JSON names (`pollIntervalMinutes`, `resources.job`,
+    /// `push.incoming.destination`), the same `stsync config set` takes.
+    ///
+    /// Rules: `workspaceId` non-empty; `tenantId` positive (ServiceTitan tenant ids are positive
+    /// int64, API-NOTES §1); `clientId` non-empty, at most [`MAX_CLIENT_ID_LEN`] bytes, no
+    /// whitespace or control characters; `secretId` non-empty; `models` non-empty and without
+    /// repeats; `pollIntervalMinutes` in [`POLL_INTERVAL_RANGE`]; `phoneRegion` an ISO 3166
+    /// alpha-2 region libphonenumber knows; `placeholderEmails` each a pattern as
+    /// [`crate::email::PlaceholderEmails`] reads it (contains `@`, no whitespace inside, at most
+    /// [`MAX_PLACEHOLDER_LEN`] characters, at most [`MAX_PLACEHOLDERS`] of them); `resources`
+    /// per [`crate::ResourceSelection::validate`]; `push` per [`PushSettings::problems`].
+    /// Warnings (not errors) come from [`Integration::warnings`].
+    pub fn validate(&self) -> Vec<SettingProblem> {
+        let mut out = Vec::new();
+        let mut problem = |setting: &str, message: String| {
+            out.push(SettingProblem {
+                setting: setting.to_owned(),
+                message,
+            })
+        };
+        if self.workspace_id.trim().is_empty() {
+            problem("workspaceId", "must not be empty".into());
+        }
+        if self.tenant_id <= 0 {
+            problem(
+                "tenantId",
+                format!(
+                    "`{}` is not a ServiceTitan tenant id (a positive number; ServiceTitan shows it in Settings → Integrations → API Application Access)",
+                    self.tenant_id
+                ),
+            );
+        }
+        let client_id = self.client_id.as_str();
+        if client_id.trim().is_empty() {
+            problem(
+                "clientId",
+                "must not be empty (copy the Client ID from the app's Application Details screen)"
+                    .into(),
+            );
+        } else if client_id.len() > MAX_CLIENT_ID_LEN {
+            problem(
+                "clientId",
+                format!(
+                    "is {} bytes long (at most {MAX_CLIENT_ID_LEN})",
+                    client_id.len()
+                ),
+            );
+        } else if client_id
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+        {
+            problem(
+                "clientId",
+                "contains spaces or control characters (paste the Client ID alone)".into(),
+            );
+        }
+        if self.secret_id.trim().is_empty() {
+            problem("secretId", "must not be empty".into());
+        }
+        if self.models.is_empty() {
+            problem(
+                "models",
+                "choose at least one of job, membership, inbound_call".into(),
+            );
+        }
+        let mut seen = Vec::new();
+        for m in &self.models {
+            if seen.contains(m) {
+                problem("models", format!("`{m}` is listed twice"));
+            } else {
+                seen.push(*m);
+            }
+        }
+        if !POLL_INTERVAL_RANGE.contains(&self.poll_interval_minutes) {
+            problem(
+                "pollIntervalMinutes",
+                format!(
+                    "{} is outside {} to {} minutes",
+                    self.poll_interval_minutes,
+                    POLL_INTERVAL_RANGE.start(),
+                    POLL_INTERVAL_RANGE.end()
+                ),
+            );
+        }
+        if !crate::phone::is_known_region(&self.phone_region) {
+            problem(
+                "phoneRegion",
+                format!(
+                    "`{}` is not an ISO 3166 alpha-2 region code (e.g. US, CA, GB)",
+                    self.phone_region
+                ),
+            );
+        }
+        if self.placeholder_emails.len() > MAX_PLACEHOLDERS {
+            problem(
+                "placeholderEmails",
+                format!(
+                    "{} patterns (at most {MAX_PLACEHOLDERS})",
+                    self.placeholder_emails.len()
+                ),
+            );
+        }
+        for (i, pattern) in self.placeholder_emails.iter().enumerate() {
+            if let Err(why) = crate::email::check_pattern(pattern) {
+                problem(&format!("placeholderEmails[{i}]"), why);
+            }
+        }
+        out.extend(self.resources.validate());
+        out.extend(self.push.problems(&self.models));
+        out
+    }
+
+    /// Advice that does not stop the settings from being saved (SPEC.md §2: warn when both job
+    /// and membership are on; the article recommends one opportunity model per integration).
+    pub fn warnings(&self) -> Vec<SettingProblem> {
+        let mut out = Vec::new();
+        if self.models.contains(&Model::Job) && self.models.contains(&Model::Membership) {
+            out.push(SettingProblem {
+                setting: "models".into(),
+                message: "both job and membership are on; one opportunity model per integration is recommended (a customer then gets an opportunity from each)".into(),
+            });
         }
         out
     }
@@ -261,9 +422,72 @@ mod tests {
         assert!(p.problems(&[Model::Job]).is_empty());
         let problems = p.problems(&[Model::Membership]);
         assert_eq!(problems.len(), 1);
-        assert!(
-            problems[0].starts_with("push.incoming.destination"),
+        assert_eq!(
+            problems[0].setting, "push.incoming.destination",
             "{problems:?}"
         );
+    }
+
+    fn valid() -> Integration {
+        serde_json::from_str(
+            r#"{"workspaceId":"w","environment":"integration","tenantId":1,"clientId":"cid.x",
+            "secretId":"s","models":["job"],"status":"active","activatedAt":"2024-05-01T00:00:00Z"}"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_default_integration_is_valid() {
+        assert!(valid().validate().is_empty(), "{:?}", valid().validate());
+        assert!(valid().warnings().is_empty());
+    }
+
+    #[test]
+    fn validation_reports_every_problem_naming_the_setting() {
+        let mut i = valid();
+        i.workspace_id = " ".into();
+        i.tenant_id = 0;
+        i.client_id = "cid x".into();
+        i.secret_id = String::new();
+        i.models = vec![Model::Membership, Model::Membership];
+        i.poll_interval_minutes = 61;
+        i.phone_region = "USA".into();
+        i.placeholder_emails = vec!["noemail@*".into(), "".into(), "a@b@c".into(), "*@*".into()];
+        i.resources
+            .job
+            .insert(crate::Resource::AppointmentAssignments);
+        i.resources.job.remove(&crate::Resource::Appointments);
+        i.push.outgoing_manual.destination = Destination::Job;
+        let problems: Vec<String> = i.validate().iter().map(ToString::to_string).collect();
+        for prefix in [
+            "workspaceId:",
+            "tenantId:",
+            "clientId:",
+            "secretId:",
+            "models: `membership` is listed twice",
+            "pollIntervalMinutes: 61 is outside 1 to 60",
+            "phoneRegion:",
+            "placeholderEmails[1]: is empty",
+            "placeholderEmails[2]: has more than one `@`",
+            "placeholderEmails[3]: matches every address",
+            "resources.job: `appointmentAssignments` needs `appointments`",
+            "push.outgoingManual.destination: `job` needs the job model",
+        ] {
+            assert!(
+                problems.iter().any(|p| p.starts_with(prefix)),
+                "{prefix} missing from {problems:#?}"
+            );
+        }
+        assert_eq!(problems.len(), 12, "{problems:#?}");
+        i.models.clear();
+        assert!(i.validate().iter().any(|p| p.setting == "models"));
+    }
+
+    #[test]
+    fn both_polled_models_warn_but_validate() {
+        let mut i = valid();
+        i.models = vec![Model::Job, Model::Membership];
+        assert!(i.validate().is_empty());
+        assert_eq!(i.warnings()[0].setting, "models");
     }
 }

@@ -394,16 +394,72 @@ impl ApiError {
 }
 
 /// A granted token's facts (the token itself stays inside the client).
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Source of each (API-NOTES §2): `scopes` from the token response's `scope` field
+/// (space-separated), or, when the response has none, from the JWT payload's `scope` claim (an
+/// array or a space-separated string); `tenant` and `client_id` from the JWT payload's `tenant`
+/// and `client_id` claims. The payload is only decoded, not verified: these facts explain an
+/// activation failure, they grant nothing (ServiceTitan enforces access on every call).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct GrantedScopes {
     /// Scopes as the token endpoint listed them.
     pub scopes: Vec<String>,
+    /// The tenant the credentials belong to (JWT claim `tenant`), when the token is a JWT.
+    pub tenant: Option<i64>,
+    /// The client id the token was issued to (JWT claim `client_id`), when the token is a JWT.
+    pub client_id: Option<String>,
 }
 
 struct CachedToken {
     token: SecretString,
     refresh_at: Instant,
-    scopes: Vec<String>,
+    granted: GrantedScopes,
+}
+
+/// What [`GrantedScopes`] reads from a token: the `scope` field of the response, else the JWT's
+/// `scope` claim; `tenant` and `client_id` claims. A token that is not a JWT yields only the
+/// response's scopes.
+fn granted_from(access_token: &str, scope_field: Option<&str>) -> GrantedScopes {
+    use base64::Engine as _;
+    let claims: Option<serde_json::Value> = access_token
+        .split('.')
+        .nth(1)
+        .filter(|_| access_token.split('.').count() == 3)
+        .and_then(|payload| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(payload.trim_end_matches('='))
+                .ok()
+        })
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+    let split = |s: &str| s.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+    let scopes = match scope_field {
+        Some(s) if !s.trim().is_empty() => split(s),
+        _ => match claims.as_ref().and_then(|c| c.get("scope")) {
+            Some(serde_json::Value::String(s)) => split(s),
+            Some(serde_json::Value::Array(items)) => items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+            _ => Vec::new(),
+        },
+    };
+    let tenant = claims
+        .as_ref()
+        .and_then(|c| c.get("tenant"))
+        .and_then(|t| match t {
+            serde_json::Value::String(s) => s.trim().parse().ok(),
+            other => other.as_i64(),
+        });
+    let client_id = claims
+        .as_ref()
+        .and_then(|c| c.get("client_id"))
+        .and_then(|v| v.as_str())
+        .map(str::to_owned);
+    GrantedScopes {
+        scopes,
+        tenant,
+        client_id,
+    }
 }
 
 /// Counters of one client, cumulative since creation.
@@ -476,15 +532,17 @@ impl Client {
         }
     }
 
-    /// Fetch (or reuse) a token and return its granted scopes (activation checks them).
+    /// Fetch (or reuse) a token and return its granted scopes and, when the token is a JWT, the
+    /// tenant and client id it was issued for (activation checks them; see [`GrantedScopes`]).
     ///
     /// Errors: [`ApiError::Token`] when the credentials are refused.
     pub async fn granted_scopes(&self) -> Result<GrantedScopes, ApiError> {
         self.bearer(false).await?;
         let guard = self.inner.token.lock().await;
-        Ok(GrantedScopes {
-            scopes: guard.as_ref().map(|t| t.scopes.clone()).unwrap_or_default(),
-        })
+        Ok(guard
+            .as_ref()
+            .map(|t| t.granted.clone())
+            .unwrap_or_default())
     }
 
     async fn bearer(&self, force_new: bool) -> Result<SecretString, ApiError> {
@@ -547,15 +605,11 @@ impl Client {
         })?;
         let lifetime = Duration::from_secs(token.expires_in);
         let refresh_at = sent + lifetime.saturating_sub(TOKEN_EARLY_REFRESH);
+        let granted = granted_from(&token.access_token, token.scope.as_deref());
         Ok(CachedToken {
             token: SecretString::from(token.access_token),
             refresh_at,
-            scopes: token
-                .scope
-                .unwrap_or_default()
-                .split_whitespace()
-                .map(str::to_owned)
-                .collect(),
+            granted,
         })
     }
 
@@ -926,6 +980,23 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(RETRY_AFTER, HeaderValue::from_str(value).unwrap());
         h
+    }
+
+    #[test]
+    fn granted_facts_from_the_sample_token() {
+        // samples/token-response.json: a JWT whose payload has `tenant` as text and `scope` as
+        // an array, plus the response's own `scope` field.
+        let jwt = "eyJhbGciOiJSUzI1NiIsImtpZCI6IkVYQU1QTEUiLCJ0eXAiOiJhdCtqd3QifQ.eyJuYmYiOjE3NDA4MjMyMDAsImV4cCI6MTc0MDgyNDEwMCwiaXNzIjoiaHR0cHM6Ly9hdXRoLWludGVncmF0aW9uLnNlcnZpY2V0aXRhbi5pbyIsImNsaWVudF9pZCI6ImNpZC5leGFtcGxlIiwidGVuYW50IjoiMTIzNDU2Nzg5IiwianRpIjoiRVhBTVBMRSIsImlhdCI6MTc0MDgyMzIwMCwic2NvcGUiOlsidG4uanBtLmpvYnM6ciJdfQ.c2lnbmF0dXJlLW5vdC1yZWFs";
+        let g = granted_from(jwt, Some("tn.jpm.jobs:r tn.crm.customers:r"));
+        assert_eq!(g.scopes, vec!["tn.jpm.jobs:r", "tn.crm.customers:r"]);
+        assert_eq!(g.tenant, Some(123_456_789));
+        assert_eq!(g.client_id.as_deref(), Some("cid.example"));
+        // no `scope` field: the claim
+        assert_eq!(granted_from(jwt, None).scopes, vec!["tn.jpm.jobs:r"]);
+        // an opaque token: only the field
+        let g = granted_from("opaque", Some("a:r"));
+        assert_eq!(g.scopes, vec!["a:r"]);
+        assert_eq!(g.tenant, None);
     }
 
     #[test]
