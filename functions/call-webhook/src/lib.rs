@@ -180,6 +180,43 @@ pub async fn handle<S: SecretSource>(
     request: ApiGatewayV2httpRequest,
     now: DateTime<Utc>,
 ) -> ApiGatewayV2httpResponse {
+    handle_measured(app, request, now).await.0
+}
+
+/// The Lambda's handler: [`handle`], plus the request's CloudWatch EMF line
+/// ([`request_metrics`]) printed on stdout by itself (SPEC.md §9).
+pub async fn handle_lambda<S: SecretSource>(
+    app: &App<S>,
+    request: ApiGatewayV2httpRequest,
+    now: DateTime<Utc>,
+) -> ApiGatewayV2httpResponse {
+    let (response, metrics) = handle_measured(app, request, now).await;
+    println!("{metrics}");
+    response
+}
+
+/// The EMF line of one answered request ([`sync::metrics::webhook_request`]): outcome
+/// `created`/`duplicate`/`ignored` (200), `rejected` (4xx) or `failed` (5xx), by status, with the
+/// error code as a property.
+pub fn request_metrics(
+    workspace: &str,
+    result: &Result<Ack, WebhookError>,
+    timestamp_ms: i64,
+) -> serde_json::Value {
+    let (outcome, status, error) = match result {
+        Ok(Ack::Handled { outcome, .. }) => (outcome.label(), 200, None),
+        Ok(Ack::Ignored { .. }) => ("ignored", 200, None),
+        Err(e) if e.status() >= 500 => ("failed", e.status(), Some(e.code())),
+        Err(e) => ("rejected", e.status(), Some(e.code())),
+    };
+    sync::metrics::webhook_request(workspace, outcome, status, error, timestamp_ms)
+}
+
+async fn handle_measured<S: SecretSource>(
+    app: &App<S>,
+    request: ApiGatewayV2httpRequest,
+    now: DateTime<Utc>,
+) -> (ApiGatewayV2httpResponse, serde_json::Value) {
     let workspace = request
         .path_parameters
         .get(WORKSPACE_PARAM)
@@ -202,7 +239,8 @@ pub async fn handle<S: SecretSource>(
         }
         Err(e) => warn!(status = e.status(), error = %e, "webhook refused"),
     }
-    to_response(&result)
+    let metrics = request_metrics(&workspace, &result, Utc::now().timestamp_millis());
+    (to_response(&result), metrics)
 }
 
 async fn signing_secret<S: SecretSource>(
@@ -366,4 +404,94 @@ pub fn http_api_request(
         request.is_base64_encoded = true;
     }
     request
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(result: &Result<Ack, WebhookError>) -> serde_json::Value {
+        let line = request_metrics("acme-hvac", result, 1_700_000_000_000).to_string();
+        serde_json::from_str(&line).expect("the EMF line is JSON")
+    }
+
+    #[test]
+    fn every_answer_is_one_request_by_outcome_and_status() {
+        let created = Ok(Ack::Handled {
+            event_id: "e1".into(),
+            outcome: Outcome::Recorded {
+                external_id: "90112233".into(),
+                contact_id: "c1".into(),
+                matched_by: store::MatchedBy::Email,
+                contact_created: false,
+                customer_fetched: true,
+            },
+        });
+        let duplicate = Ok(Ack::Handled {
+            event_id: "e1".into(),
+            outcome: Outcome::Duplicate {
+                by: "event",
+                external_id: None,
+            },
+        });
+        let ignored = Ok(Ack::Ignored {
+            event_id: "e2".into(),
+            reason: "outbound call".into(),
+        });
+        // (answer, outcome, status, error code)
+        type Case = (
+            Result<Ack, WebhookError>,
+            &'static str,
+            &'static str,
+            Option<&'static str>,
+        );
+        let cases: Vec<Case> = vec![
+            (created, "created", "200", None),
+            (duplicate, "duplicate", "200", None),
+            (ignored, "ignored", "200", None),
+            (
+                Err(WebhookError::BadSignature),
+                "rejected",
+                "401",
+                Some("bad_signature"),
+            ),
+            (
+                Err(WebhookError::malformed(
+                    "data.call.leadCall.id",
+                    "not a number",
+                )),
+                "rejected",
+                "400",
+                Some("malformed"),
+            ),
+            (
+                Err(WebhookError::Unavailable {
+                    what: "DynamoDB",
+                    message: "throttled".into(),
+                }),
+                "failed",
+                "503",
+                Some("unavailable"),
+            ),
+        ];
+        for (result, outcome, status, error) in cases {
+            let v = parsed(&result);
+            let declared = &v["_aws"]["CloudWatchMetrics"][0];
+            assert_eq!(declared["Namespace"], "ServiceTitanSync");
+            assert_eq!(
+                declared["Dimensions"],
+                serde_json::json!([["Function", "Outcome"], ["Function", "Status"]])
+            );
+            assert_eq!(declared["Metrics"][0]["Name"], "Requests");
+            assert_eq!(v["Requests"], 1);
+            assert_eq!(v["Function"], "call-webhook");
+            assert_eq!(v["Outcome"], outcome, "{v}");
+            assert_eq!(v["Status"], status, "{v}");
+            assert_eq!(v["error"].as_str(), error, "{v}");
+            assert_eq!(v["workspaceId"], "acme-hvac");
+            // Error details (which may name stored keys) never travel in metrics.
+            assert!(!v.to_string().contains("throttled"), "{v}");
+            assert!(!v.to_string().contains("leadCall"), "{v}");
+        }
+    }
 }

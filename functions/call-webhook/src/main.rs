@@ -7,7 +7,7 @@ use lambda_http::{service_fn, Error, LambdaEvent};
 use secrets::{SecretSource, SecretsManager};
 use store::Store;
 
-use call_webhook::{handle, App, Config, ServiceTitanAccess};
+use call_webhook::{handle_lambda, App, Config, ServiceTitanAccess};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -40,7 +40,7 @@ async fn main() -> Result<(), Error> {
     let app = &app;
     lambda_http::lambda_runtime::run(service_fn(
         move |event: LambdaEvent<ApiGatewayV2httpRequest>| async move {
-            Ok::<_, Error>(handle(app, event.payload, Utc::now()).await)
+            Ok::<_, Error>(handle_lambda(app, event.payload, Utc::now()).await)
         },
     ))
     .await

@@ -7,6 +7,7 @@
 //! `maxReceiveCount`, moves them to the DLQ. The event source mapping must have
 //! `FunctionResponseTypes: [ReportBatchItemFailures]`.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
@@ -95,9 +96,39 @@ pub struct BatchSummary {
     pub skipped: usize,
     /// Returned to the queue (transient failures, or not started before the deadline).
     pub failed: usize,
+    /// The permanent outcomes by reason (`no_servicetitan_record`, `invalid_event`, ...).
+    pub skipped_by_reason: BTreeMap<String, usize>,
 }
 
-/// The handler: each message of the batch through the pusher, failures reported per message.
+impl BatchSummary {
+    fn skip(&mut self, reason: &str) {
+        self.skipped += 1;
+        *self.skipped_by_reason.entry(reason.to_owned()).or_default() += 1;
+    }
+
+    /// The batch's CloudWatch EMF lines ([`sync::metrics::note_batch`]): its counts, then one
+    /// line per permanent-outcome reason.
+    pub fn metrics(&self, timestamp_ms: i64) -> Vec<serde_json::Value> {
+        let n = |v: usize| v as u64;
+        let counts = sync::metrics::NoteBatchCounts {
+            messages: n(self.messages),
+            posted: n(self.posted),
+            found_posted: n(self.found_posted),
+            duplicates: n(self.duplicates),
+            skipped: n(self.skipped),
+            failed: n(self.failed),
+            skipped_by_reason: self
+                .skipped_by_reason
+                .iter()
+                .map(|(reason, count)| (reason.clone(), n(*count)))
+                .collect(),
+        };
+        sync::metrics::note_batch(&counts, timestamp_ms)
+    }
+}
+
+/// The handler: each message of the batch through the pusher, failures reported per message,
+/// then the batch's CloudWatch EMF lines on stdout ([`BatchSummary::metrics`], SPEC.md §9).
 ///
 /// Never fails as a whole: a failed message is a batch item failure, so one bad message does not
 /// make SQS deliver the whole batch again.
@@ -117,6 +148,9 @@ pub async fn handle<S: SecretSource>(
         failed = summary.failed,
         "batch done"
     );
+    for line in summary.metrics(Utc::now().timestamp_millis()) {
+        println!("{line}");
+    }
     Ok(response)
 }
 
@@ -135,7 +169,7 @@ pub async fn process<S: SecretSource>(
         let Some(message_id) = message.message_id.clone() else {
             // Without an id a failure cannot be reported for this message alone.
             error!("SQS message without messageId skipped");
-            summary.skipped += 1;
+            summary.skip("no_message_id");
             continue;
         };
         if Instant::now() >= deadline {
@@ -151,7 +185,7 @@ pub async fn process<S: SecretSource>(
             Ok(Delivery::Duplicate { .. }) => summary.duplicates += 1,
             Ok(Delivery::Skipped { reason, .. }) => {
                 info!(%message_id, reason, "permanent outcome, acknowledged");
-                summary.skipped += 1;
+                summary.skip(reason);
             }
             Err(e) => {
                 warn!(%message_id, workspace = e.workspace().unwrap_or("-"), error = %e, "transient failure; SQS will deliver it again");
@@ -208,5 +242,52 @@ mod tests {
         assert!(err.contains("ST_API_BASE_URL"), "{err}");
         assert!(err.contains("NOTE_CLAIM_LEASE_SECONDS"), "{err}");
         assert!(err.contains("PUSH_DEADLINE_MARGIN_MS"), "{err}");
+    }
+
+    #[test]
+    fn batch_metrics_are_emf_with_each_permanent_reason() {
+        let mut summary = BatchSummary {
+            messages: 4,
+            posted: 1,
+            failed: 1,
+            ..BatchSummary::default()
+        };
+        summary.skip("invalid_event");
+        summary.skip("no_servicetitan_record");
+        let lines: Vec<serde_json::Value> = summary
+            .metrics(1_700_000_000_000)
+            .iter()
+            .map(|v| serde_json::from_str(&v.to_string()).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 3);
+        let batch = &lines[0];
+        assert_eq!(
+            batch["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+            "ServiceTitanSync"
+        );
+        assert_eq!(batch["Function"], "note-pusher");
+        assert_eq!(batch["Messages"], 4);
+        assert_eq!(batch["NotesPosted"], 1);
+        assert_eq!(batch["NotesSkipped"], 2);
+        assert_eq!(batch["NotesFailed"], 1);
+        for m in batch["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .unwrap()
+        {
+            assert!(batch[m["Name"].as_str().unwrap()].is_u64(), "{batch}");
+        }
+        let reasons: Vec<(&str, u64)> = lines[1..]
+            .iter()
+            .map(|v| {
+                (
+                    v["Reason"].as_str().unwrap(),
+                    v["NotesSkipped"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            reasons,
+            [("invalid_event", 1), ("no_servicetitan_record", 1)]
+        );
     }
 }
