@@ -1,15 +1,19 @@
 //! `stsync`: run servicetitan-sync outside Lambda with the same engine (SPEC.md §9).
 //!
 //! Commands: `demo` (sandbox + embedded DynamoDB, the whole flow, a readable summary), `sandbox`
-//! (serve the ServiceTitan sandbox), `map` (a JSON
-//! bundle of ServiceTitan records → the opportunity JSON), `opportunities` and `contacts`
-//! (inspect the store). By default the store is dynoxide-rs embedded in this process and kept in
+//! (serve the ServiceTitan sandbox), `map` (a JSON bundle of ServiceTitan records → the
+//! opportunity JSON), `catalog`, `opportunities`, `contacts` and `status` (inspect the store),
+//! `connect`, `config show|set|keys`, `disconnect` and `scopes` (issue #7), `bench sync`
+//! (issue #9) and the local Lambda seeding used by `scripts/lambda-local.sh`. By default the store is dynoxide-rs embedded in this process and kept in
 //! `<data-dir>/store.db`; `--dynamodb-endpoint` (or `STSYNC_STORE=aws`) uses a real DynamoDB
 //! endpoint through the standard AWS configuration instead.
 
+mod bench;
+mod connect;
 mod demo;
 mod demo_calls;
 mod demo_notes;
+mod lambda_seed;
 mod output;
 
 use std::path::PathBuf;
@@ -57,8 +61,31 @@ enum Command {
     /// Start a sandbox, register a demo integration, run the job and membership syncs, fire a
     /// completed call at the webhook handler, push a few notes, print a summary.
     Demo(demo::DemoArgs),
+    /// Connect a workspace to a ServiceTitan tenant: check the credentials, the granted scopes
+    /// and the tenant, store the secret and the integration (docs/connect.md). Flags or
+    /// environment variables for scripts; prompts for what is missing on a terminal.
+    Connect(connect::ConnectArgs),
+    /// Show or change an integration's settings.
+    Config {
+        #[command(subcommand)]
+        command: connect::ConfigCommand,
+    },
+    /// Stop syncing a workspace (its data is kept; `connect` resumes).
+    Disconnect(connect::WorkspaceArg),
+    /// The ServiceTitan scopes an integration needs, from its stored settings or from flags.
+    Scopes(connect::ScopesArgs),
     /// Serve the ServiceTitan sandbox until Ctrl-C.
     Sandbox(demo::SandboxArgs),
+    /// Benchmarks: `bench sync` backfills a generated tenant and prints its cost (README
+    /// "Performance").
+    Bench {
+        #[command(subcommand)]
+        command: bench::BenchCommand,
+    },
+    /// Prepare the local Lambda workflow (scripts/lambda-local.sh): write the sandbox's records
+    /// for the sample events, seed the table, integrations and secrets at `AWS_ENDPOINT_URL` (a
+    /// moto server), write the functions' environment file.
+    LambdaSeed(lambda_seed::LambdaSeedArgs),
     /// Map one JSON bundle of ServiceTitan records (file, or - for stdin) to the opportunity JSON.
     Map {
         /// The bundle: {"model":"job","job":{...},"customer":{...},"contacts":[...],
@@ -190,6 +217,26 @@ async fn run() -> Result<()> {
             .await
         }
         Command::Sandbox(args) => demo::run_sandbox(args).await,
+        Command::Bench { command } => {
+            bench::run(cli.dynamodb_endpoint.as_deref(), &cli.table, command).await
+        }
+        Command::LambdaSeed(args) => lambda_seed::run(&cli.table, args).await,
+        Command::Connect(args) => {
+            let endpoint = cli.dynamodb_endpoint.as_deref();
+            connect::run_connect(&cli.data_dir, endpoint, &cli.table, args).await
+        }
+        Command::Config { command } => {
+            let endpoint = cli.dynamodb_endpoint.as_deref();
+            connect::run_config(&cli.data_dir, endpoint, &cli.table, command).await
+        }
+        Command::Disconnect(workspace) => {
+            let endpoint = cli.dynamodb_endpoint.as_deref();
+            connect::run_disconnect(&cli.data_dir, endpoint, &cli.table, workspace).await
+        }
+        Command::Scopes(args) => {
+            let endpoint = cli.dynamodb_endpoint.as_deref();
+            connect::run_scopes(&cli.data_dir, endpoint, &cli.table, args).await
+        }
         Command::Catalog { json } => {
             if json {
                 let doc = serde_json::json!({
@@ -242,16 +289,29 @@ async fn run() -> Result<()> {
                 open_store(&cli.data_dir, cli.dynamodb_endpoint.as_deref(), &cli.table).await?;
             let integration = open.store.get_integration(&workspace).await?;
             let feeds = open.store.list_progress(&workspace).await?;
+            let backfills = open.store.list_backfills(&workspace).await?;
             open.close().await;
             let Some(integration) = integration else {
                 anyhow::bail!(
                     "no integration for workspace `{workspace}` (run `stsync demo` first?)"
                 );
             };
-            let backfill_from = (integration.activated_at - chrono::Duration::days(90))
-                .format("%Y-%m-%d")
-                .to_string();
+            let backfill_state = |b: &store::BackfillState| {
+                if b.finished_at.is_some() {
+                    "done"
+                } else {
+                    "running"
+                }
+            };
             if json {
+                let backfills: Vec<serde_json::Value> = backfills
+                    .iter()
+                    .map(|b| {
+                        let mut v = serde_json::to_value(b).unwrap_or_default();
+                        v["state"] = backfill_state(b).into();
+                        v
+                    })
+                    .collect();
                 let doc = serde_json::json!({
                     "workspace": workspace,
                     "status": integration.status,
@@ -259,18 +319,32 @@ async fn run() -> Result<()> {
                     "environment": integration.environment,
                     "tenantId": integration.tenant_id,
                     "activatedAt": integration.activated_at,
-                    "backfillFrom": backfill_from,
+                    "backfills": backfills,
                     "feeds": feeds,
                 });
                 output::emit(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
             } else {
                 let mut text = format!(
-                    "workspace `{workspace}`: {:?}, models {:?}, tenant {}, activated {} (backfill from {backfill_from})\n",
+                    "workspace `{workspace}`: {:?}, models {:?}, tenant {}, activated {}\n",
                     integration.status,
-                    integration.models.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
+                    integration
+                        .models
+                        .iter()
+                        .map(|m| m.as_str())
+                        .collect::<Vec<_>>(),
                     integration.tenant_id,
                     integration.activated_at.format("%Y-%m-%d %H:%M:%S UTC"),
                 );
+                for b in &backfills {
+                    text.push_str(&format!(
+                        "  backfill {:<12} {:<8} window {} .. {}  resources [{}]\n",
+                        b.model,
+                        backfill_state(b),
+                        b.window_from.format("%Y-%m-%d %H:%M UTC"),
+                        b.window_to.format("%Y-%m-%d %H:%M UTC"),
+                        b.selection,
+                    ));
+                }
                 for f in &feeds {
                     text.push_str(&format!(
                         "  {:<40} {:>8} records  saved {}  token {}\n",
