@@ -71,6 +71,11 @@ pub struct SandboxArgs {
     /// Write the data as a fixture file (the `--fixture` format) and exit instead of serving.
     #[arg(long, value_name = "FILE")]
     dump_fixture: Option<PathBuf>,
+    /// Grant only these scopes (comma-separated, e.g. `tn.jpm.jobs:r,tn.crm.customers:r`) to
+    /// issued tokens, to try `stsync connect` with missing scopes; default: every scope the
+    /// sandbox knows (`stsync scopes --all`).
+    #[arg(long, value_delimiter = ',', value_name = "SCOPES")]
+    grant: Option<Vec<String>>,
 }
 
 /// What pins the demo's sandbox between runs.
@@ -439,6 +444,13 @@ pub async fn run_sandbox(args: SandboxArgs) -> Result<()> {
         customers: args.customers,
         rate_limit_per_sec: (args.rate_limit > 0).then_some(args.rate_limit),
         ..SandboxConfig::default()
+    };
+    let cfg = match &args.grant {
+        Some(scopes) => SandboxConfig {
+            granted_scopes: scopes.iter().map(|s| s.trim().to_owned()).collect(),
+            ..cfg
+        },
+        None => cfg,
     };
     let data = load_dataset(&cfg, args.fixture.as_deref())?;
     if let Some(path) = &args.dump_fixture {
