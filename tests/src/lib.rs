@@ -129,3 +129,22 @@ impl World {
         }
     }
 }
+
+/// A Lambda context whose deadline is `remaining` from now (request id `test-request`), as the
+/// runtime hands it to a handler.
+pub fn lambda_context(remaining: std::time::Duration) -> lambda_runtime::Context {
+    let mut ctx = lambda_runtime::Context::default();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_millis() as u64;
+    ctx.deadline = now_ms + remaining.as_millis() as u64;
+    ctx.request_id = "test-request".into();
+    ctx
+}
+
+/// The sample event `events/<name>` (JSON).
+pub fn sample_event(name: &str) -> serde_json::Value {
+    let path = format!("{}/../events/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).expect(&path)).expect("event JSON")
+}

@@ -1,28 +1,12 @@
 //! The poll-jobs handler fed with `events/poll-jobs.*.json`, against the sandbox and dynoxide.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use chrono::Utc;
-use e2e::{store_on, Engine, World};
-use lambda_runtime::{Context, LambdaEvent};
+use e2e::{lambda_context as context, sample_event as event, store_on, Engine, World};
+use lambda_runtime::LambdaEvent;
 use opportunity::Model;
 use poll_jobs::{handle, App};
-
-fn context(remaining: Duration) -> Context {
-    let mut ctx = Context::default();
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
-    ctx.deadline = now_ms + remaining.as_millis() as u64;
-    ctx.request_id = "test-request".into();
-    ctx
-}
-
-fn event(name: &str) -> serde_json::Value {
-    let path = format!("{}/../events/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(&path).expect(&path)).expect("event JSON")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schedule_events_sync_the_shard() {
