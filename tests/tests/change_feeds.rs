@@ -130,8 +130,30 @@ async fn people_changes_reach_their_opportunities(engine: Engine) {
         l.name = "Moved Location".into();
         l.modified_on = later;
     });
+    let counts_before = world.sandbox.request_counts();
     let second = run(&store, &world, Utc::now()).await;
     assert!(second.opportunities_written >= 1, "{second:?}");
+    // The job is rebuilt from the source records kept with its opportunity: only the people
+    // are looked up again, never the job, its appointments, estimates or invoices.
+    let counts_after = world.sandbox.request_counts();
+    let looked_up: Vec<&String> = counts_after
+        .iter()
+        .filter(|(route, n)| counts_before.get(*route) != Some(*n))
+        .map(|(route, _)| route)
+        .filter(|route| {
+            [
+                "GET /jpm/v2/tenant/{tenant}/jobs",
+                "GET /jpm/v2/tenant/{tenant}/appointments",
+                "GET /sales/v2/tenant/{tenant}/estimates",
+                "GET /accounting/v2/tenant/{tenant}/invoices",
+            ]
+            .contains(&route.as_str())
+        })
+        .collect();
+    assert!(
+        looked_up.is_empty(),
+        "a people change looked up {looked_up:?}"
+    );
     let after = opportunity(&store, job).await;
     assert_eq!(after.standard.first_name.as_deref(), Some("Rita"));
     assert_eq!(after.standard.last_name.as_deref(), Some("Renamed"));

@@ -104,8 +104,8 @@ pub use error::{BoxError, DynamoError, StoreError};
 pub use lease::Lease;
 pub use notes::{NoteClaim, NoteClaimOutcome, NoteRecord, NoteState, NOTE_RETENTION_DAYS, SK_NOTE};
 pub use opportunities::{
-    content_hash, item_size, sortable_time, StoredOpportunity, UpsertFailure, UpsertReport,
-    MAX_ITEM_BYTES,
+    content_hash, content_hash_with_sources, item_size, sortable_time, StoredOpportunity, Upsert,
+    UpsertFailure, UpsertReport, MAX_ITEM_BYTES,
 };
 pub use store::{aws_client, FeedProgress, Store, StoreStats};
 pub use webhooks::{sk_webhook, ClaimOutcome, WebhookClaim, WEBHOOK_CLAIM_RETENTION};

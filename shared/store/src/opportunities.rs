@@ -48,6 +48,23 @@ pub struct StoredOpportunity {
     /// The opportunity.
     #[serde(flatten)]
     pub opportunity: Opportunity,
+    /// The ServiceTitan records it was built from, as the sync engine wrote them (opaque JSON
+    /// text owned by the engine; `None` for items written without them, such as inbound calls
+    /// or items over the size limit with them). Not part of the printed shape.
+    #[serde(skip)]
+    pub sources: Option<String>,
+}
+
+/// One opportunity to upsert: the mapped opportunity, its resolved contact id and, optionally,
+/// the source records it was built from (opaque JSON text, see [`StoredOpportunity::sources`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Upsert<'a> {
+    /// The opportunity.
+    pub opportunity: &'a Opportunity,
+    /// Its resolved contact's id.
+    pub contact_id: &'a str,
+    /// Source records kept with it (dropped when the item would exceed [`MAX_ITEM_BYTES`]).
+    pub sources: Option<&'a str>,
 }
 
 /// Counts of one [`Store::upsert_opportunities`] call. Every input item lands in exactly one of
@@ -96,6 +113,8 @@ struct OppWrite<'a> {
     external_contact_id: &'a Option<String>,
     standard: &'a StandardFields,
     details: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sources: Option<&'a str>,
 }
 
 /// What is read back.
@@ -111,6 +130,8 @@ struct OppRead {
     external_contact_id: Option<String>,
     standard: StandardFields,
     details: String,
+    #[serde(default)]
+    sources: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -118,6 +139,8 @@ struct OppRead {
 struct HashInput<'a> {
     contact_id: &'a str,
     opportunity: &'a Opportunity,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sources: Option<&'a str>,
 }
 
 struct Prepared {
@@ -129,11 +152,24 @@ struct Prepared {
 
 /// The content hash of an opportunity linked to `contact_id`: hex SHA-256 over the canonical
 /// JSON `{"contactId":…,"opportunity":…}` (struct fields in declaration order, details in key
-/// order). `synced_at` is not part of it.
+/// order). `synced_at` is not part of it. Items stored with source records hash them too
+/// ([`content_hash_with_sources`]).
 pub fn content_hash(opportunity: &Opportunity, contact_id: &str) -> String {
+    content_hash_with_sources(opportunity, contact_id, None)
+}
+
+/// [`content_hash`] over `{"contactId":…,"opportunity":…,"sources":…}` when `sources` is given
+/// (equal to [`content_hash`] when it is `None`): a rebuild with the same details but different
+/// source records is written, so the stored sources never go stale.
+pub fn content_hash_with_sources(
+    opportunity: &Opportunity,
+    contact_id: &str,
+    sources: Option<&str>,
+) -> String {
     let json = serde_json::to_vec(&HashInput {
         contact_id,
         opportunity,
+        sources,
     })
     .expect("an opportunity always serializes to JSON");
     hex::encode(Sha256::digest(&json))
@@ -162,11 +198,33 @@ impl Store {
     /// Errors: invalid workspace; request failures (throttling after the SDK's retries, network):
     /// the first one is returned after all puts have finished; writes that succeeded stay, and a
     /// retry of the same call is harmless (idempotent).
-    #[instrument(skip_all, fields(workspace = %workspace, items = items.len()))]
     pub async fn upsert_opportunities(
         &self,
         workspace: &str,
         items: &[(Opportunity, String)],
+        now: DateTime<Utc>,
+    ) -> Result<UpsertReport, StoreError> {
+        let upserts: Vec<Upsert<'_>> = items
+            .iter()
+            .map(|(opportunity, contact_id)| Upsert {
+                opportunity,
+                contact_id,
+                sources: None,
+            })
+            .collect();
+        self.upsert(workspace, &upserts, now).await
+    }
+
+    /// [`Store::upsert_opportunities`] with the source records of each item
+    /// ([`StoredOpportunity::sources`], part of the content hash). An item too large with its
+    /// sources is written without them rather than failed.
+    ///
+    /// Errors: as [`Store::upsert_opportunities`].
+    #[instrument(skip_all, fields(workspace = %workspace, items = items.len()))]
+    pub async fn upsert(
+        &self,
+        workspace: &str,
+        items: &[Upsert<'_>],
         now: DateTime<Utc>,
     ) -> Result<UpsertReport, StoreError> {
         keys::validate_workspace(workspace)?;
@@ -176,8 +234,24 @@ impl Store {
         // Prepare items; keep the newest occurrence of each key.
         let mut prepared: Vec<Prepared> = Vec::with_capacity(items.len());
         let mut index_of: HashMap<String, usize> = HashMap::new();
-        for (opp, contact_id) in items {
-            let p = match self.prepare(workspace, &pk, opp, contact_id, now) {
+        for u in items {
+            let opp = u.opportunity;
+            let attempt = match self.prepare(workspace, &pk, u, now) {
+                Err(StoreError::ItemTooLarge { bytes, .. }) if u.sources.is_some() => {
+                    warn!(model = %opp.model, external_id = %opp.external_id, bytes, "opportunity stored without its source records (too large with them)");
+                    self.prepare(
+                        workspace,
+                        &pk,
+                        &Upsert {
+                            sources: None,
+                            ..*u
+                        },
+                        now,
+                    )
+                }
+                other => other,
+            };
+            let p = match attempt {
                 Ok(p) => p,
                 Err(error) => {
                     error!(model = %opp.model, external_id = %opp.external_id, error = %error, "opportunity not stored");
@@ -243,14 +317,14 @@ impl Store {
         &self,
         workspace: &str,
         pk: &str,
-        opp: &Opportunity,
-        contact_id: &str,
+        u: &Upsert<'_>,
         now: DateTime<Utc>,
     ) -> Result<Prepared, StoreError> {
+        let (opp, contact_id) = (u.opportunity, u.contact_id);
         keys::validate_id(workspace, "external id", &opp.external_id)?;
         keys::validate_id(workspace, "contact id", contact_id)?;
         let sk = keys::sk_opp(opp.model, &opp.external_id);
-        let hash = content_hash(opp, contact_id);
+        let hash = content_hash_with_sources(opp, contact_id, u.sources);
         let updated = sortable_time(opp.standard.external_updated_at);
         let codec = |e: BoxedErr| StoreError::Codec {
             workspace: workspace.to_owned(),
@@ -272,6 +346,7 @@ impl Store {
             external_contact_id: &opp.external_contact_id,
             standard: &opp.standard,
             details,
+            sources: u.sources,
         };
         let mut item: Item = serde_dynamo::to_item(&write).map_err(|e| codec(Box::new(e)))?;
         item.extend(keys::key(pk, &sk));
@@ -525,6 +600,7 @@ pub(crate) fn decode_opportunity(
             standard: read.standard,
             details,
         },
+        sources: read.sources,
     })
 }
 

@@ -99,6 +99,7 @@ conformance!(
         candidates_without_email_and_different_phones_make_two_contacts,
         upsert_create_unchanged_changed_refused,
         oversized_opportunity_is_reported_not_dropped,
+        source_records_are_kept_and_dropped_when_too_large,
         customer_index_finds_opportunities,
         listing_paginates,
     ],

@@ -7,22 +7,29 @@
 //!
 //! ServiceTitan has no "many jobs" filter for appointments, estimates or invoices (`jobId` takes
 //! one job), so a page of jobs cannot ask for "their appointments" in one call. The engine
-//! therefore learns the related records' ids and fetches them with the `ids=` filters (≤ 50 per
-//! call):
+//! therefore gets related records:
 //!
 //! - from the change feeds of the related resources themselves (a new estimate arrives in the
 //!   estimates feed, which marks its job affected and brings the row along);
-//! - from the previous build of the opportunity (its details list `appointments:#:id`,
-//!   `estimates:#:id`, `invoices:#:id`...; the stored opportunities of a page are read in one
-//!   batched store read);
-//! - from ids the base record carries (a job's first/last appointment and invoice; a
-//!   membership's cancellation invoices).
+//! - from the source records kept with the stored opportunity ([`Sources`]: the base record and
+//!   every related row of its last build). A rebuild for one changed row, or for a changed
+//!   customer, starts from them and looks nothing up again; the feeds keep them current;
+//! - by `ids=` lookups (≤ 50 ids per call) only where neither has them: an opportunity stored
+//!   without sources (the ids its details list: `appointments:#:id`, `estimates:#:id`...), or a
+//!   record new to the store outside the backfill (a job's first/last appointment and invoice;
+//!   a membership's cancellation invoices; assignments by `appointmentIds=` and recurring
+//!   services by `membershipIds=`). In the backfill the related feeds bring those rows, and the
+//!   history pass the older ones.
 //!
-//! Assignments come by `appointmentIds=` and recurring services by `membershipIds=` (comma
-//! lists, ≤ 50), which do exist. Reference data (business units, job types, campaigns, tag
-//! types, zones, employees, technicians, cancel reasons, membership types) is read once per run
-//! and reused ([`Reference`]). Job canceled logs have no `ids=` lookup; a job's log is carried
-//! over from its previous build (logs are immutable) and new ones arrive through their feed.
+//! Backfill pages are handled in groups of [`GROUP_ROWS`] rows, so lookups fill whole batches.
+//! Customers, contacts and locations are cached for the run ([`PeopleCache`]). Reference data
+//! (business units, job types, campaigns, tag types, zones, employees, technicians, cancel
+//! reasons, membership types) is read once per run and reused ([`Reference`]). Job canceled logs
+//! have no `ids=` lookup: they come with the sources (or, for an opportunity stored without
+//! them, from its details; logs are immutable) and new ones through their feed.
+//!
+//! Issue #9 measures the result against the fewest calls any engine needs (`stsync bench sync`,
+//! README "Performance").
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Instant;
@@ -40,7 +47,7 @@ use servicetitan::{
     Employee, Estimate, Id, Invoice, Job, JobCancelReason, JobCanceledLog, JobType, Location,
     Membership, MembershipType, RecurringService, RecurringServiceEvent, TagType, Technician, Zone,
 };
-use store::{BackfillState, FeedProgress, Store, StoredOpportunity};
+use store::{BackfillState, FeedProgress, Store, StoredOpportunity, Upsert};
 use tracing::{info, warn};
 
 use crate::error::Ctx;
@@ -209,6 +216,26 @@ pub(crate) fn selection_key(model: Model, selection: &ResourceSelection) -> Stri
     names.join(",")
 }
 
+/// Backfill and history rows handled together (four export pages of 500 at the default
+/// bench's page size: lookups of a group fill whole `ids=` batches; memory stays a few MB).
+const GROUP_ROWS: usize = 2_000;
+
+/// How long before activation the incremental feeds still handle rows while the activation
+/// backfill runs (older ones are the backfill's). Covers rows that become visible in the export
+/// feeds late (API-NOTES §5.4: ~15 minutes without `includeRecentChanges`) and clock skew
+/// between ServiceTitan and this service.
+const ACTIVATION_MARGIN: chrono::Duration = chrono::Duration::minutes(30);
+
+/// Feed rows read but not handled yet, and the progress to save once they are.
+#[derive(Default)]
+struct Group {
+    rows: Vec<serde_json::Value>,
+    /// The token after the group's last page (`None`: unchanged).
+    token: Option<String>,
+    records_read: u64,
+    done: bool,
+}
+
 /// A feed is read either for the incremental sync (from the end of the backfill window on) or
 /// for the backfill (its window only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -295,6 +322,133 @@ struct InHand {
     memberships: BTreeMap<Id, Membership>,
     services: BTreeMap<Id, RecurringService>,
     events: BTreeMap<Id, RecurringServiceEvent>,
+}
+
+/// Stored opportunities by external id.
+type StoredMap = HashMap<String, StoredOpportunity>;
+
+/// A rebuilt opportunity (or why it could not be mapped) and the encoded [`Sources`] it was
+/// built from.
+type Built = (Result<Opportunity, MapError>, Option<String>);
+
+/// The ServiceTitan records an opportunity was built from (its base record and the related
+/// rows of its bundle, inactive ones included), kept with it in the store
+/// ([`StoredOpportunity::sources`], JSON with the records in their wire shape). A later rebuild
+/// (a feed row of one related record, a customer change) starts from them instead of looking
+/// every record up again: the feeds bring each change, so they stay current. Customers,
+/// contacts, locations and reference data are not kept (read per run).
+#[derive(Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct Sources {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    job: Option<Job>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    membership: Option<Membership>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    appointments: Vec<Appointment>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    appointment_assignments: Vec<AppointmentAssignment>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    estimates: Vec<Estimate>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    invoices: Vec<Invoice>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    job_canceled_logs: Vec<JobCanceledLog>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    recurring_services: Vec<RecurringService>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    recurring_service_events: Vec<RecurringServiceEvent>,
+}
+
+impl Sources {
+    fn of_job(b: JobBundle) -> Sources {
+        Sources {
+            job: Some(b.job),
+            appointments: b.appointments,
+            appointment_assignments: b.appointment_assignments,
+            estimates: b.estimates,
+            invoices: b.invoices,
+            job_canceled_logs: b.job_canceled_logs,
+            ..Sources::default()
+        }
+    }
+
+    fn of_membership(b: MembershipBundle) -> Sources {
+        Sources {
+            membership: Some(b.membership),
+            recurring_services: b.recurring_services,
+            recurring_service_events: b.recurring_service_events,
+            invoices: b.invoices,
+            ..Sources::default()
+        }
+    }
+
+    /// JSON text; `None` (the opportunity is stored without sources) if it cannot serialize.
+    fn encode(&self) -> Option<String> {
+        serde_json::to_string(self).ok()
+    }
+
+    /// Add the records to a page's: the page's base record and rows win, unless a kept row
+    /// is strictly newer.
+    fn into_hand(self, hand: &mut InHand) {
+        if let Some(j) = self.job {
+            hand.jobs.entry(j.id).or_insert(j);
+        }
+        if let Some(m) = self.membership {
+            hand.memberships.entry(m.id).or_insert(m);
+        }
+        merge(
+            &mut hand.appointments,
+            self.appointments,
+            |a| a.id,
+            |a| a.modified_on,
+        );
+        merge(
+            &mut hand.assignments,
+            self.appointment_assignments,
+            |a| a.id,
+            |a| a.modified_on,
+        );
+        merge(
+            &mut hand.estimates,
+            self.estimates,
+            |e| e.id,
+            |e| e.modified_on,
+        );
+        merge(
+            &mut hand.invoices,
+            self.invoices,
+            |i| i.id,
+            Invoice::last_modified,
+        );
+        for l in self.job_canceled_logs {
+            hand.logs.entry(l.id).or_insert(l);
+        }
+        merge(
+            &mut hand.services,
+            self.recurring_services,
+            |r| r.id,
+            |r| r.modified_on,
+        );
+        merge(
+            &mut hand.events,
+            self.recurring_service_events,
+            |e| e.id,
+            |e| e.modified_on,
+        );
+    }
+}
+
+/// Records grouped by the base record they belong to (`base`; records without one dropped),
+/// in id order within each group.
+fn by_base<T>(records: BTreeMap<Id, T>, base: impl Fn(&T) -> Option<Id>) -> HashMap<Id, Vec<T>> {
+    let mut out: HashMap<Id, Vec<T>> = HashMap::new();
+    for r in records.into_values() {
+        if let Some(b) = base(&r) {
+            out.entry(b).or_default().push(r);
+        }
+    }
+    out
 }
 
 /// Ids of related records listed in a stored opportunity's details under `list` (`list:<i>:id`).
@@ -537,6 +691,8 @@ pub(crate) struct Run<'a> {
     reference: Reference,
     /// The oldest `createdOn` of the base records written since the last page (backfill).
     created_floor: Option<DateTime<Utc>>,
+    /// The phase of the feed being read.
+    phase: Phase,
     cache: PeopleCache,
     pub(crate) report: SyncReport,
 }
@@ -560,6 +716,7 @@ impl<'a> Run<'a> {
             mapping: MappingConfig::from_integration(integration),
             reference: Reference::default(),
             created_floor: None,
+            phase: Phase::Incremental,
             cache: PeopleCache::default(),
             report: SyncReport {
                 workspace_id: integration.workspace_id.clone(),
@@ -719,6 +876,13 @@ impl<'a> Run<'a> {
             });
         // History rows only matter to base records already stored.
         let old_before = (phase == Phase::History).then_some(backfill.window_from);
+        // While the activation backfill runs, the incremental feeds (which start at the
+        // activation's date) leave older rows to it: it reads every one of them and builds
+        // each record once, with whole batches of lookups.
+        let initial =
+            backfill.finished_at.is_none() && backfill.window_to == self.integration.activated_at;
+        let left_to_backfill = (phase == Phase::Incremental && initial)
+            .then(|| backfill.window_to - ACTIVATION_MARGIN);
         // Where this phase ends (exclusive): incremental feeds never end.
         let end = match phase {
             Phase::Incremental => None,
@@ -726,9 +890,19 @@ impl<'a> Run<'a> {
             Phase::History => Some(backfill.window_from),
         };
         self.created_floor = None;
+        self.phase = phase;
         let mut last_row: Option<DateTime<Utc>> = saved_at;
+        // Backfill and history pages are handled in groups of about GROUP_ROWS rows, so the
+        // lookups of one group fill whole `ids=` batches; the token is saved after each group.
+        let group_rows = match phase {
+            Phase::Incremental => 0,
+            Phase::Backfill | Phase::History => GROUP_ROWS,
+        };
+        let mut group = Group::default();
         loop {
             if self.opts.deadline.is_some_and(|d| Instant::now() >= d) {
+                self.flush(feed, &key, &mut group, phase, backfill, old_before)
+                    .await?;
                 info!(
                     feed = %key,
                     "soft deadline reached; the next run resumes from the saved token"
@@ -757,32 +931,25 @@ impl<'a> Run<'a> {
             // incremental feeds have the rest.
             let window_end =
                 end.is_some_and(|end| page.data.iter().filter_map(row_time).any(|t| t >= end));
-            self.handle_page(feed, page.data, old_before).await?;
-            records_total += rows;
-            // The oldest base record the backfill wrote: its related history starts there.
-            let oldest_created = if phase == Phase::Backfill {
-                self.created_floor.take()
-            } else {
-                None
-            };
-            if let Some(created) = oldest_created
-                .filter(|c| *c < backfill.related_from.unwrap_or(backfill.window_from))
-            {
-                // Saved before the page's token: a resumed backfill never forgets it.
-                backfill.related_from = Some(created);
-                self.store.put_backfill(ws, backfill).await.ws(ws)?;
-            }
             let done = end.is_some() && (window_end || !page.has_more);
+            records_total += rows;
+            match left_to_backfill {
+                Some(before) => group.rows.extend(
+                    page.data
+                        .into_iter()
+                        .filter(|r| row_time(r).is_none_or(|t| t >= before)),
+                ),
+                None => group.rows.extend(page.data),
+            }
+            group.records_read = records_total;
+            group.done = done;
             if page.continue_from != from || done {
-                let p = FeedProgress {
-                    feed: key.clone(),
-                    token: Some(page.continue_from.clone()),
-                    updated_at: self.now,
-                    records_read: records_total,
-                    done,
-                };
-                self.store.put_progress(ws, &p).await.ws(ws)?;
+                group.token = Some(page.continue_from.clone());
                 from = page.continue_from;
+            }
+            if done || !page.has_more || group.rows.len() >= group_rows {
+                self.flush(feed, &key, &mut group, phase, backfill, old_before)
+                    .await?;
             }
             if done || !page.has_more {
                 if phase == Phase::Incremental {
@@ -791,6 +958,48 @@ impl<'a> Run<'a> {
                 return Ok(true);
             }
         }
+    }
+
+    /// Handle the rows of `group`, then save its token (when it moved, or the feed is done);
+    /// the group is empty afterwards. In the backfill, first lower the history floor to the
+    /// oldest base record written (saved before the token: a resumed backfill never forgets
+    /// it).
+    async fn flush(
+        &mut self,
+        feed: Feed,
+        key: &str,
+        group: &mut Group,
+        phase: Phase,
+        backfill: &mut BackfillState,
+        old_before: Option<DateTime<Utc>>,
+    ) -> Result<(), SyncError> {
+        let ws = self.ws();
+        let rows = std::mem::take(&mut group.rows);
+        if !rows.is_empty() {
+            self.handle_page(feed, rows, old_before).await?;
+        }
+        let oldest_created = if phase == Phase::Backfill {
+            self.created_floor.take()
+        } else {
+            None
+        };
+        if let Some(created) =
+            oldest_created.filter(|c| *c < backfill.related_from.unwrap_or(backfill.window_from))
+        {
+            backfill.related_from = Some(created);
+            self.store.put_backfill(ws, backfill).await.ws(ws)?;
+        }
+        if let Some(token) = group.token.take() {
+            let p = FeedProgress {
+                feed: key.to_owned(),
+                token: Some(token),
+                updated_at: self.now,
+                records_read: group.records_read,
+                done: group.done,
+            };
+            self.store.put_progress(ws, &p).await.ws(ws)?;
+        }
+        Ok(())
     }
 
     /// Feed lag (SPEC.md §9 metrics): 0 for a feed read to its end, else the age of the newest
@@ -936,6 +1145,7 @@ impl<'a> Run<'a> {
         if !people.is_empty() {
             affected = self.marked_by_people(&people).await?;
         }
+        let mut known: Option<StoredMap> = None;
         if !related.is_empty() && !affected.is_empty() {
             // A related row the stored opportunity already shows as it is (same id, same
             // `modifiedOn`, still active) changes nothing: skip rebuilding for it. This keeps
@@ -969,13 +1179,14 @@ impl<'a> Run<'a> {
                 }
             }
             affected = needed;
+            known = Some(stored);
         }
         if affected.is_empty() {
             return Ok(());
         }
         let mapped = match self.model {
-            Model::Job => self.rebuild_jobs(affected, hand).await?,
-            Model::Membership => self.rebuild_memberships(affected, hand).await?,
+            Model::Job => self.rebuild_jobs(affected, hand, known).await?,
+            Model::Membership => self.rebuild_memberships(affected, hand, known).await?,
             Model::InboundCall => Vec::new(),
         };
         self.write(mapped).await
@@ -1284,49 +1495,140 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    /// Rebuild the job opportunities of `job_ids` from the current state of their records.
+    /// The opportunities stored for `ids`: `known` when the caller already read them (a read of
+    /// a superset of `ids`), else one batched store read.
+    async fn stored_for(
+        &self,
+        ids: &BTreeSet<Id>,
+        known: Option<StoredMap>,
+    ) -> Result<StoredMap, SyncError> {
+        match known {
+            Some(s) => Ok(s),
+            None => self.stored(ids).await,
+        }
+    }
+
+    /// Put the source records kept with the stored opportunities of `ids` into `hand` (rows
+    /// of the page win unless a kept copy is strictly newer); the ids whose sources were read.
+    /// Undecodable sources are logged and treated as missing (the opportunity is rebuilt as
+    /// one stored without them).
+    fn take_sources(
+        &self,
+        ids: &BTreeSet<Id>,
+        stored: &StoredMap,
+        hand: &mut InHand,
+    ) -> BTreeSet<Id> {
+        let mut known = BTreeSet::new();
+        for id in ids {
+            let Some(text) = stored
+                .get(&id.to_string())
+                .and_then(|s| s.sources.as_deref())
+            else {
+                continue;
+            };
+            match serde_json::from_str::<Sources>(text) {
+                Ok(s) => {
+                    s.into_hand(hand);
+                    known.insert(*id);
+                }
+                Err(e) => {
+                    warn!(model = %self.model, id, error = %e, "stored source records unreadable; rebuilding from lookups")
+                }
+            }
+        }
+        known
+    }
+
+    /// The base records of `ids`: from the page or the stored sources (already in `in_hand`),
+    /// else by `ids=` from ServiceTitan (`fix` adjusts fetched rows); in id order.
+    async fn bases<T: DeserializeOwned>(
+        &self,
+        ids: &BTreeSet<Id>,
+        in_hand: &mut BTreeMap<Id, T>,
+        endpoint: Endpoint,
+        include_inactive: bool,
+        fix: impl Fn(&mut T),
+        id_of: impl Fn(&T) -> Id,
+    ) -> Result<Vec<T>, SyncError> {
+        let missing: Vec<Id> = ids
+            .iter()
+            .filter(|id| !in_hand.contains_key(id))
+            .copied()
+            .collect();
+        let fetched: Vec<T> = self
+            .by_ids(endpoint, "ids", missing, include_inactive)
+            .await?;
+        for mut r in fetched {
+            fix(&mut r);
+            in_hand.insert(id_of(&r), r);
+        }
+        Ok(ids.iter().filter_map(|id| in_hand.remove(id)).collect())
+    }
+
+    /// Whether a rebuild of base record `id` must look up related records by id: stored
+    /// without source records (the ids its details list), or new to the store outside the
+    /// backfill (the ids it carries; in the backfill its related feeds bring them, and the
+    /// history pass the older ones).
+    fn needs_lookups(&self, id: Id, known: &BTreeSet<Id>, stored: &StoredMap) -> bool {
+        !known.contains(&id)
+            && (stored.contains_key(&id.to_string()) || self.phase == Phase::Incremental)
+    }
+
+    /// Rebuild the job opportunities of `job_ids` from the page's rows, the source records kept
+    /// with their stored opportunities and lookups for what neither has (see
+    /// [`Run::needs_lookups`]).
     async fn rebuild_jobs(
         &mut self,
         job_ids: BTreeSet<Id>,
         mut hand: InHand,
-    ) -> Result<Vec<Result<Opportunity, MapError>>, SyncError> {
-        // The jobs: in hand from the jobs feed, else by ids (active only, as list rows carry no
-        // `active`; marked active so details match the export rows').
-        let missing: Vec<Id> = job_ids
-            .iter()
-            .filter(|id| !hand.jobs.contains_key(id))
-            .copied()
-            .collect();
-        let fetched: Vec<Job> = self.by_ids(endpoints::JOBS, "ids", missing, false).await?;
-        for mut j in fetched {
-            j.active = Some(true);
-            hand.jobs.insert(j.id, j);
-        }
-        let jobs: Vec<Job> = job_ids
-            .iter()
-            .filter_map(|id| hand.jobs.remove(id))
-            .collect();
+        stored: Option<StoredMap>,
+    ) -> Result<Vec<Built>, SyncError> {
+        let stored = self.stored_for(&job_ids, stored).await?;
+        let known = self.take_sources(&job_ids, &stored, &mut hand);
+        // Jobs by ids are active only (list rows carry no `active`): marked active so details
+        // match the export rows'.
+        let jobs = self
+            .bases(
+                &job_ids,
+                &mut hand.jobs,
+                endpoints::JOBS,
+                false,
+                |j: &mut Job| j.active = Some(true),
+                |j| j.id,
+            )
+            .await?;
         if jobs.is_empty() {
             return Ok(Vec::new());
         }
         self.load_reference().await?;
-        let ids: BTreeSet<Id> = jobs.iter().map(|j| j.id).collect();
-        let stored = self.stored(&ids).await?;
-        let stored_of = |id: Id| stored.get(&id.to_string()).map(|s| &s.opportunity.details);
-
-        if self.uses(Resource::Appointments) {
-            let want: BTreeSet<Id> = jobs
+        let looked_up: Vec<&Job> = jobs
+            .iter()
+            .filter(|j| self.needs_lookups(j.id, &known, &stored))
+            .collect();
+        let details_of = |id: Id| stored.get(&id.to_string()).map(|s| &s.opportunity.details);
+        let listed = |list: &str, carried: &dyn Fn(&Job) -> Vec<Id>| -> BTreeSet<Id> {
+            looked_up
                 .iter()
                 .flat_map(|j| {
-                    let mut v: Vec<Id> = stored_of(j.id)
-                        .map(|d| stored_ids(d, "appointments"))
+                    let mut v = details_of(j.id)
+                        .map(|d| stored_ids(d, list))
                         .unwrap_or_default();
-                    v.extend(j.first_appointment_id);
-                    v.extend(j.last_appointment_id);
+                    v.extend(carried(j));
                     v
                 })
-                .filter(|id| !hand.appointments.contains_key(id))
-                .collect();
+                .collect()
+        };
+
+        if self.uses(Resource::Appointments) {
+            let want: BTreeSet<Id> = listed("appointments", &|j| {
+                j.first_appointment_id
+                    .into_iter()
+                    .chain(j.last_appointment_id)
+                    .collect()
+            })
+            .into_iter()
+            .filter(|id| !hand.appointments.contains_key(id))
+            .collect();
             let fetched: Vec<Appointment> = self
                 .by_ids(endpoints::APPOINTMENTS, "ids", want, false)
                 .await?;
@@ -1344,10 +1646,13 @@ impl<'a> Run<'a> {
             hand.appointments.clear();
         }
         if self.uses(Resource::AppointmentAssignments) {
+            // Assignments of the looked-up jobs' appointments; the others' come with their
+            // sources or the assignments feed.
+            let lookup_jobs: BTreeSet<Id> = looked_up.iter().map(|j| j.id).collect();
             let appointment_ids: Vec<Id> = hand
                 .appointments
                 .values()
-                .filter(|a| ids.contains(&a.job_id))
+                .filter(|a| lookup_jobs.contains(&a.job_id))
                 .map(|a| a.id)
                 .collect();
             let fetched: Vec<AppointmentAssignment> = self
@@ -1363,13 +1668,8 @@ impl<'a> Run<'a> {
             hand.assignments.clear();
         }
         if self.uses(Resource::Estimates) {
-            let want: BTreeSet<Id> = jobs
-                .iter()
-                .flat_map(|j| {
-                    stored_of(j.id)
-                        .map(|d| stored_ids(d, "estimates"))
-                        .unwrap_or_default()
-                })
+            let want: BTreeSet<Id> = listed("estimates", &|_| Vec::new())
+                .into_iter()
                 .filter(|id| !hand.estimates.contains_key(id))
                 .collect();
             let fetched: Vec<Estimate> =
@@ -1379,15 +1679,8 @@ impl<'a> Run<'a> {
             hand.estimates.clear();
         }
         if self.uses(Resource::Invoices) {
-            let want: BTreeSet<Id> = jobs
-                .iter()
-                .flat_map(|j| {
-                    let mut v: Vec<Id> = stored_of(j.id)
-                        .map(|d| stored_ids(d, "invoices"))
-                        .unwrap_or_default();
-                    v.extend(j.invoice_id);
-                    v
-                })
+            let want: BTreeSet<Id> = listed("invoices", &|j| j.invoice_id.into_iter().collect())
+                .into_iter()
                 .filter(|id| !hand.invoices.contains_key(id))
                 .collect();
             let fetched: Vec<Invoice> =
@@ -1402,8 +1695,10 @@ impl<'a> Run<'a> {
             hand.invoices.clear();
         }
         if self.uses(Resource::CancelReasons) {
-            for j in &jobs {
-                if let Some(d) = stored_of(j.id) {
+            // Logs have no `ids=` lookup: carried over from the details of a build without
+            // sources (logs are immutable).
+            for j in &looked_up {
+                if let Some(d) = details_of(j.id) {
                     let carried: Vec<JobCanceledLog> = stored_records(d, "jobCanceledLogs");
                     for l in carried {
                         hand.logs.entry(l.id).or_insert(l);
@@ -1418,9 +1713,17 @@ impl<'a> Run<'a> {
         let location_ids: BTreeSet<Id> = jobs.iter().map(|j| j.location_id).collect();
         let people = self.people(&customer_ids, &location_ids).await?;
 
+        let mut appointments = by_base(std::mem::take(&mut hand.appointments), |a| Some(a.job_id));
+        let mut assignments = by_base(std::mem::take(&mut hand.assignments), |a| Some(a.job_id));
+        let mut estimates = by_base(std::mem::take(&mut hand.estimates), |e| e.job_id);
+        let mut invoices = by_base(std::mem::take(&mut hand.invoices), |i| {
+            i.job.as_ref().map(|j| j.id)
+        });
+        let mut logs = by_base(std::mem::take(&mut hand.logs), |l| Some(l.job_id));
         let r = &self.reference;
         let mut out = Vec::with_capacity(jobs.len());
         for job in jobs {
+            let id = job.id;
             let location = people.locations.get(&job.location_id).cloned();
             let (customer, contacts, merged_customer_ids) = people.of(job.customer_id);
             let mut b = JobBundle {
@@ -1433,36 +1736,11 @@ impl<'a> Run<'a> {
                 location,
                 campaign: pick(&r.campaigns, job.campaign_id),
                 tag_types: pick_all(&r.tag_types, job.tag_type_ids.iter().copied()),
-                appointments: hand
-                    .appointments
-                    .values()
-                    .filter(|a| a.job_id == job.id)
-                    .cloned()
-                    .collect(),
-                appointment_assignments: hand
-                    .assignments
-                    .values()
-                    .filter(|a| a.job_id == job.id)
-                    .cloned()
-                    .collect(),
-                estimates: hand
-                    .estimates
-                    .values()
-                    .filter(|e| e.job_id == Some(job.id))
-                    .cloned()
-                    .collect(),
-                invoices: hand
-                    .invoices
-                    .values()
-                    .filter(|i| i.job.as_ref().is_some_and(|x| x.id == job.id))
-                    .cloned()
-                    .collect(),
-                job_canceled_logs: hand
-                    .logs
-                    .values()
-                    .filter(|l| l.job_id == job.id)
-                    .cloned()
-                    .collect(),
+                appointments: appointments.remove(&id).unwrap_or_default(),
+                appointment_assignments: assignments.remove(&id).unwrap_or_default(),
+                estimates: estimates.remove(&id).unwrap_or_default(),
+                invoices: invoices.remove(&id).unwrap_or_default(),
+                job_canceled_logs: logs.remove(&id).unwrap_or_default(),
                 ..JobBundle::new(job)
             };
             b.cancel_reasons = pick_all(
@@ -1477,47 +1755,48 @@ impl<'a> Run<'a> {
                 .collect();
             b.employees = pick_all(&r.employees, sold_by.iter().copied());
             b.technicians = pick_all(&r.technicians, sold_by.iter().copied());
-            let id = b.job.id.to_string();
-            out.push(not_before(map_job(&b, &self.mapping), stored.get(&id)));
+            let mapped = not_before(map_job(&b, &self.mapping), stored.get(&id.to_string()));
+            out.push((mapped, Sources::of_job(b).encode()));
         }
         Ok(out)
     }
 
-    /// Rebuild the membership opportunities of `ids` from the current state of their records.
+    /// Rebuild the membership opportunities of `membership_ids` as [`Run::rebuild_jobs`] does
+    /// jobs.
     async fn rebuild_memberships(
         &mut self,
         membership_ids: BTreeSet<Id>,
         mut hand: InHand,
-    ) -> Result<Vec<Result<Opportunity, MapError>>, SyncError> {
-        let missing: Vec<Id> = membership_ids
-            .iter()
-            .filter(|id| !hand.memberships.contains_key(id))
-            .copied()
-            .collect();
-        let fetched: Vec<Membership> = self
-            .by_ids(endpoints::MEMBERSHIPS, "ids", missing, true)
+        stored: Option<StoredMap>,
+    ) -> Result<Vec<Built>, SyncError> {
+        let stored = self.stored_for(&membership_ids, stored).await?;
+        let known = self.take_sources(&membership_ids, &stored, &mut hand);
+        let memberships = self
+            .bases(
+                &membership_ids,
+                &mut hand.memberships,
+                endpoints::MEMBERSHIPS,
+                true,
+                |_| {},
+                |m: &Membership| m.id,
+            )
             .await?;
-        for m in fetched {
-            hand.memberships.insert(m.id, m);
-        }
-        let memberships: Vec<Membership> = membership_ids
-            .iter()
-            .filter_map(|id| hand.memberships.remove(id))
-            .collect();
         if memberships.is_empty() {
             return Ok(Vec::new());
         }
         self.load_reference().await?;
-        let ids: BTreeSet<Id> = memberships.iter().map(|m| m.id).collect();
-        let stored = self.stored(&ids).await?;
-        let stored_of = |id: Id| stored.get(&id.to_string()).map(|s| &s.opportunity.details);
+        let looked_up: Vec<&Membership> = memberships
+            .iter()
+            .filter(|m| self.needs_lookups(m.id, &known, &stored))
+            .collect();
+        let details_of = |id: Id| stored.get(&id.to_string()).map(|s| &s.opportunity.details);
 
         if self.uses(Resource::RecurringServices) {
             let fetched: Vec<RecurringService> = self
                 .by_ids(
                     endpoints::RECURRING_SERVICES,
                     "membershipIds",
-                    ids.iter().copied(),
+                    looked_up.iter().map(|m| m.id),
                     true,
                 )
                 .await?;
@@ -1526,10 +1805,10 @@ impl<'a> Run<'a> {
             hand.services.clear();
         }
         if self.uses(Resource::RecurringServiceEvents) {
-            let want: BTreeSet<Id> = memberships
+            let want: BTreeSet<Id> = looked_up
                 .iter()
                 .flat_map(|m| {
-                    stored_of(m.id)
+                    details_of(m.id)
                         .map(|d| stored_ids(d, "recurringServiceEvents"))
                         .unwrap_or_default()
                 })
@@ -1552,10 +1831,10 @@ impl<'a> Run<'a> {
             hand.events.clear();
         }
         if self.uses(Resource::Invoices) {
-            let want: BTreeSet<Id> = memberships
+            let want: BTreeSet<Id> = looked_up
                 .iter()
                 .flat_map(|m| {
-                    let mut v: Vec<Id> = stored_of(m.id)
+                    let mut v: Vec<Id> = details_of(m.id)
                         .map(|d| stored_ids(d, "invoices"))
                         .unwrap_or_default();
                     v.extend(m.cancellation_invoice_id);
@@ -1580,9 +1859,13 @@ impl<'a> Run<'a> {
         let location_ids: BTreeSet<Id> = memberships.iter().filter_map(|m| m.location_id).collect();
         let people = self.people(&customer_ids, &location_ids).await?;
 
+        let mut services = by_base(std::mem::take(&mut hand.services), |s| s.membership_id);
+        let mut events = by_base(std::mem::take(&mut hand.events), |e| e.membership_id);
+        let mut invoices = by_base(std::mem::take(&mut hand.invoices), |i| i.membership_id);
         let r = &self.reference;
         let mut out = Vec::with_capacity(memberships.len());
         for m in memberships {
+            let id = m.id;
             let (customer, contacts, merged_customer_ids) = people.of(m.customer_id);
             let mut b = MembershipBundle {
                 contacts,
@@ -1597,24 +1880,9 @@ impl<'a> Run<'a> {
                     customer.iter().flat_map(|c| c.tag_type_ids.iter().copied()),
                 ),
                 customer,
-                recurring_services: hand
-                    .services
-                    .values()
-                    .filter(|s| s.membership_id == Some(m.id))
-                    .cloned()
-                    .collect(),
-                recurring_service_events: hand
-                    .events
-                    .values()
-                    .filter(|e| e.membership_id == Some(m.id))
-                    .cloned()
-                    .collect(),
-                invoices: hand
-                    .invoices
-                    .values()
-                    .filter(|i| i.membership_id == Some(m.id))
-                    .cloned()
-                    .collect(),
+                recurring_services: services.remove(&id).unwrap_or_default(),
+                recurring_service_events: events.remove(&id).unwrap_or_default(),
+                invoices: invoices.remove(&id).unwrap_or_default(),
                 employees: pick_all(&r.employees, m.sold_by_id),
                 technicians: pick_all(&r.technicians, m.sold_by_id),
                 ..MembershipBundle::new(m)
@@ -1623,21 +1891,22 @@ impl<'a> Run<'a> {
                 &r.campaigns,
                 b.recurring_services.iter().filter_map(|s| s.campaign_id),
             );
-            let id = b.membership.id.to_string();
-            out.push(not_before(
+            let mapped = not_before(
                 map_membership(&b, &self.mapping),
-                stored.get(&id),
-            ));
+                stored.get(&id.to_string()),
+            );
+            out.push((mapped, Sources::of_membership(b).encode()));
         }
         Ok(out)
     }
 
     /// Resolve the mapped opportunities' contacts (in order, so two records of one new customer
     /// make one contact) and upsert them; mapping errors are reported as bad records.
-    async fn write(&mut self, mapped: Vec<Result<Opportunity, MapError>>) -> Result<(), SyncError> {
+    async fn write(&mut self, mapped: Vec<Built>) -> Result<(), SyncError> {
         let (store, ws, now) = (self.store, self.ws(), self.now);
-        let mut items: Vec<(Opportunity, String)> = Vec::with_capacity(mapped.len());
-        for result in mapped {
+        let mut items: Vec<(Opportunity, String, Option<String>)> =
+            Vec::with_capacity(mapped.len());
+        for (result, sources) in mapped {
             let opportunity = match result {
                 Ok(o) => o,
                 Err(e) => {
@@ -1655,12 +1924,20 @@ impl<'a> Run<'a> {
             if resolution.created {
                 self.report.contacts_created += 1;
             }
-            items.push((opportunity, resolution.contact_id));
+            items.push((opportunity, resolution.contact_id, sources));
         }
         if items.is_empty() {
             return Ok(());
         }
-        let upsert = store.upsert_opportunities(ws, &items, now).await.ws(ws)?;
+        let upserts: Vec<Upsert<'_>> = items
+            .iter()
+            .map(|(opportunity, contact_id, sources)| Upsert {
+                opportunity,
+                contact_id,
+                sources: sources.as_deref(),
+            })
+            .collect();
+        let upsert = store.upsert(ws, &upserts, now).await.ws(ws)?;
         self.report.opportunities_written += upsert.written as u64;
         self.report.opportunities_unchanged += upsert.unchanged as u64;
         self.report.opportunities_refused += upsert.refused as u64;
@@ -1680,6 +1957,71 @@ impl<'a> Run<'a> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// A job rebuilt from its kept source records (encoded, stored, decoded, put in hand) maps
+    /// exactly as the bundle they came from.
+    #[test]
+    fn kept_sources_rebuild_the_same_opportunity() {
+        let bundle: JobBundle =
+            serde_json::from_str(include_str!("../../../tests/fixtures/job-bundle.json"))
+                .expect("fixture");
+        assert!(!bundle.appointments.is_empty() && !bundle.invoices.is_empty());
+        let config = MappingConfig::default();
+        let expected = map_job(&bundle, &config).expect("maps");
+        let text = Sources::of_job(bundle.clone()).encode().expect("encodes");
+        let decoded: Sources = serde_json::from_str(&text).expect("decodes");
+        assert_eq!(decoded, Sources::of_job(bundle.clone()));
+
+        let mut hand = InHand::default();
+        decoded.into_hand(&mut hand);
+        let job = hand.jobs.remove(&bundle.job.id).expect("the job");
+        let id = job.id;
+        let rebuilt = JobBundle {
+            appointments: by_base(hand.appointments, |a| Some(a.job_id))
+                .remove(&id)
+                .unwrap_or_default(),
+            appointment_assignments: by_base(hand.assignments, |a| Some(a.job_id))
+                .remove(&id)
+                .unwrap_or_default(),
+            estimates: by_base(hand.estimates, |e| e.job_id)
+                .remove(&id)
+                .unwrap_or_default(),
+            invoices: by_base(hand.invoices, |i| i.job.as_ref().map(|j| j.id))
+                .remove(&id)
+                .unwrap_or_default(),
+            job_canceled_logs: by_base(hand.logs, |l| Some(l.job_id))
+                .remove(&id)
+                .unwrap_or_default(),
+            job,
+            ..bundle
+        };
+        assert_eq!(map_job(&rebuilt, &config).expect("maps"), expected);
+    }
+
+    /// A page's row wins over a kept copy unless the kept copy is strictly newer.
+    #[test]
+    fn page_rows_win_over_kept_sources_unless_older() {
+        let bundle: JobBundle =
+            serde_json::from_str(include_str!("../../../tests/fixtures/job-bundle.json"))
+                .expect("fixture");
+        let kept = bundle.appointments[0].clone();
+        let mut deleted = kept.clone();
+        deleted.active = Some(false);
+        let mut hand = InHand::default();
+        hand.appointments.insert(deleted.id, deleted.clone());
+        Sources::of_job(bundle.clone()).into_hand(&mut hand);
+        assert_eq!(
+            hand.appointments[&kept.id], deleted,
+            "same modifiedOn: the page wins"
+        );
+
+        let mut stale = kept.clone();
+        stale.modified_on -= chrono::Duration::hours(1);
+        let mut hand = InHand::default();
+        hand.appointments.insert(stale.id, stale);
+        Sources::of_job(bundle).into_hand(&mut hand);
+        assert_eq!(hand.appointments[&kept.id], kept, "a newer kept copy wins");
+    }
 
     #[test]
     fn stored_ids_and_records_come_back_from_details() {

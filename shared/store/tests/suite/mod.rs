@@ -730,3 +730,60 @@ pub async fn listing_paginates(store: &Store) {
         .unwrap();
     assert_eq!(report.unchanged, 120);
 }
+
+/// Source records are stored with their opportunity, read back as written and part of the
+/// content hash; an item too large with them is stored without them rather than failed.
+pub async fn source_records_are_kept_and_dropped_when_too_large(store: &Store) {
+    fn upsert<'a>(sources: Option<&'a str>, o: &'a Opportunity) -> store::Upsert<'a> {
+        store::Upsert {
+            opportunity: o,
+            contact_id: "c-1",
+            sources,
+        }
+    }
+    let o = &opp(Model::Job, "31", t0(), None);
+    let sources = r#"{"job":{"id":31},"appointments":[{"id":7}]}"#;
+    let first = store
+        .upsert("ws-a", &[upsert(Some(sources), o)], t0())
+        .await
+        .unwrap();
+    assert_eq!(first.written, 1);
+    let stored = store
+        .get_opportunity("ws-a", Model::Job, "31")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.sources.as_deref(), Some(sources));
+    assert_eq!(
+        stored.content_hash,
+        store::content_hash_with_sources(o, "c-1", Some(sources))
+    );
+    assert_ne!(stored.content_hash, store::content_hash(o, "c-1"));
+    // The same details with other sources are a change: written, so sources never go stale.
+    let again = store
+        .upsert("ws-a", &[upsert(Some(sources), o)], t0())
+        .await
+        .unwrap();
+    assert_eq!((again.written, again.unchanged), (0, 1));
+    let other = r#"{"job":{"id":31}}"#;
+    let changed = store
+        .upsert("ws-a", &[upsert(Some(other), o)], t0())
+        .await
+        .unwrap();
+    assert_eq!(changed.written, 1);
+
+    let huge: &'static str =
+        Box::leak(format!(r#"{{"note":"{}"}}"#, "x".repeat(380_000)).into_boxed_str());
+    let fits = store
+        .upsert("ws-a", &[upsert(Some(huge), o)], t0())
+        .await
+        .unwrap();
+    assert_eq!((fits.written, fits.failed.len()), (1, 0));
+    let stored = store
+        .get_opportunity("ws-a", Model::Job, "31")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.sources, None);
+    assert_eq!(stored.opportunity, *o);
+}
