@@ -109,6 +109,11 @@ struct SyncBench {
     wall_s: f64,
     /// VmHWM of this process (sandbox, store and engine all in it).
     peak_rss_mb: f64,
+    /// VmRSS once the sandbox (with its generated tenant) and the store are up, before the
+    /// first sync run: mostly the sandbox's data.
+    rss_before_sync_mb: f64,
+    /// `peak_rss_mb − rss_before_sync_mb`: what the syncs (engine and embedded store) added.
+    sync_rss_mb: f64,
     store_writes: u64,
     opportunities_written: u64,
     opps_per_s: f64,
@@ -319,6 +324,7 @@ async fn bench_with(
     };
     let opts = SyncOptions::default();
 
+    let rss_before_sync_mb = proc_status_mb("VmRSS:").unwrap_or(f64::NAN);
     let started = Instant::now();
     let backfill = async {
         let mut by_model = BTreeMap::new();
@@ -391,7 +397,7 @@ async fn bench_with(
             m.idle_store_writes = r.store_writes;
         }
     }
-    let peak_rss_mb = peak_rss_mb().unwrap_or(f64::NAN);
+    let peak_rss_mb = proc_status_mb("VmHWM:").unwrap_or(f64::NAN);
     let opportunities = count_opportunities(ddb, table).await?;
     let rate_limit = args.rate_limit.filter(|r| *r > 0);
     Ok(SyncBench {
@@ -406,6 +412,8 @@ async fn bench_with(
         throttled: total.throttled,
         wall_s: round3(wall_s),
         peak_rss_mb: round3(peak_rss_mb),
+        rss_before_sync_mb: round3(rss_before_sync_mb),
+        sync_rss_mb: round3(peak_rss_mb - rss_before_sync_mb),
         store_writes: total.store_writes,
         opportunities_written: total.opportunities_written,
         opps_per_s: round3(opportunities as f64 / wall_s.max(1e-9)),
@@ -469,10 +477,11 @@ fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
-/// Peak resident set size of this process (`VmHWM` of `/proc/self/status`), in MiB.
-fn peak_rss_mb() -> Option<f64> {
+/// A memory figure of this process from `/proc/self/status` (`key`: `"VmHWM:"` = peak resident
+/// set size, `"VmRSS:"` = current), in MiB; `None` off Linux.
+fn proc_status_mb(key: &str) -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(key))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
 }
@@ -792,7 +801,7 @@ fn print_text(b: &SyncBench) {
         b.jobs, b.customers, b.memberships, b.store
     );
     println!(
-        "  backfill: {} opportunities in {:.1} s ({:.0}/s), {} API calls (minimum {}, ×{:.3}), {} store writes, peak RSS {:.0} MB",
+        "  backfill: {} opportunities in {:.1} s ({:.0}/s), {} API calls (minimum {}, ×{:.3}), {} store writes, peak RSS {:.0} MB ({:.0} MB before the syncs)",
         b.opportunities,
         b.wall_s,
         b.opps_per_s,
@@ -800,7 +809,8 @@ fn print_text(b: &SyncBench) {
         b.min_api_calls,
         b.api_calls as f64 / b.min_api_calls.max(1) as f64,
         b.store_writes,
-        b.peak_rss_mb
+        b.peak_rss_mb,
+        b.rss_before_sync_mb
     );
     if let (Some(n), Some(bound)) = (b.rate_limit, b.rate_bound_s) {
         println!(
@@ -854,6 +864,8 @@ mod tests {
 
     #[test]
     fn peak_rss_is_read() {
-        assert!(peak_rss_mb().is_some_and(|m| m > 0.0));
+        let peak = proc_status_mb("VmHWM:").expect("VmHWM on Linux");
+        let now = proc_status_mb("VmRSS:").expect("VmRSS on Linux");
+        assert!(now > 0.0 && peak >= now, "peak {peak} MiB, now {now} MiB");
     }
 }

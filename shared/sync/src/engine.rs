@@ -21,7 +21,8 @@
 //!   services by `membershipIds=`). In the backfill the related feeds bring those rows, and the
 //!   history pass the older ones.
 //!
-//! Backfill pages are handled in groups of [`GROUP_ROWS`] rows, so lookups fill whole batches.
+//! Backfill pages are read in groups of [`GROUP_ROWS`] rows whose customers and locations are
+//! looked up together, so those lookups fill whole batches.
 //! Customers, contacts and locations are cached for the run ([`PeopleCache`]). Reference data
 //! (business units, job types, campaigns, tag types, zones, employees, technicians, cancel
 //! reasons, membership types) is read once per run and reused ([`Reference`]). Job canceled logs
@@ -216,9 +217,13 @@ pub(crate) fn selection_key(model: Model, selection: &ResourceSelection) -> Stri
     names.join(",")
 }
 
-/// Backfill and history rows handled together (four export pages of 500 at the default
-/// bench's page size: lookups of a group fill whole `ids=` batches; memory stays a few MB).
-const GROUP_ROWS: usize = 2_000;
+/// Rows of one `handle_page` call when a group is handled (an export page's worth).
+const CHUNK_ROWS: usize = 500;
+
+/// Backfill and history rows read before they are handled (ten export pages of 500): the
+/// customers and locations a group's base records name are looked up together, in whole `ids=`
+/// batches; the rows (a few MB) are then handled [`CHUNK_ROWS`] at a time.
+const GROUP_ROWS: usize = 5_000;
 
 /// How long before activation the incremental feeds still handle rows while the activation
 /// backfill runs (older ones are the backfill's). Covers rows that become visible in the export
@@ -974,9 +979,16 @@ impl<'a> Run<'a> {
         old_before: Option<DateTime<Utc>>,
     ) -> Result<(), SyncError> {
         let ws = self.ws();
-        let rows = std::mem::take(&mut group.rows);
-        if !rows.is_empty() {
+        let mut rows = std::mem::take(&mut group.rows);
+        if feed.is_base() && rows.len() > CHUNK_ROWS {
+            self.prefetch_people(&rows).await?;
+        }
+        // Handled a page's worth at a time: the stored opportunities and bundles of a chunk
+        // are what the engine holds in memory.
+        while !rows.is_empty() {
+            let rest = rows.split_off(rows.len().min(CHUNK_ROWS));
             self.handle_page(feed, rows, old_before).await?;
+            rows = rest;
         }
         let oldest_created = if phase == Phase::Backfill {
             self.created_floor.take()
@@ -1000,6 +1012,16 @@ impl<'a> Run<'a> {
             self.store.put_progress(ws, &p).await.ws(ws)?;
         }
         Ok(())
+    }
+
+    /// Put the customers (with their merge survivors and contacts) and locations that the
+    /// base-record rows of a group name (`customerId`, `locationId`) in the run's cache, in
+    /// whole `ids=` batches for the group rather than one partial batch per chunk.
+    async fn prefetch_people(&mut self, rows: &[serde_json::Value]) -> Result<(), SyncError> {
+        let id = |row: &serde_json::Value, key: &str| row.get(key).and_then(|v| v.as_i64());
+        let customers: BTreeSet<Id> = rows.iter().filter_map(|r| id(r, "customerId")).collect();
+        let locations: BTreeSet<Id> = rows.iter().filter_map(|r| id(r, "locationId")).collect();
+        self.people(&customers, &locations).await.map(drop)
     }
 
     /// Feed lag (SPEC.md §9 metrics): 0 for a feed read to its end, else the age of the newest
