@@ -259,3 +259,86 @@ async fn enabling_a_resource_backfills_it_on_the_next_run() {
     let idle = run(&store, &world, later + Duration::minutes(15)).await;
     assert_eq!(idle.store_writes, 0, "{idle:?}");
 }
+
+/// A store written before opportunities kept their source records (or items stored without
+/// them because they were too large): a customer change rebuilds such jobs from lookups of the
+/// ids their details list, losing none of their related records, and stores their sources.
+#[tokio::test]
+async fn opportunities_stored_without_sources_keep_their_related_records() {
+    let engine = store::embedded::EmbeddedDynamo::start_memory()
+        .await
+        .expect("dynoxide starts");
+    let ddb = engine.client().await;
+    let store = Store::new(ddb.clone(), "e2e-legacy");
+    store.ensure_table().await.unwrap();
+    let now = Utc::now();
+    let world = World::start(120, 40, 31, now - Duration::minutes(30)).await;
+    store
+        .put_integration(&world.integration("ws-people", now - Duration::minutes(20)))
+        .await
+        .unwrap();
+    assert!(run(&store, &world, now).await.backfill_done);
+
+    // Strip `sources` from every item, as an older version wrote them.
+    let items: Vec<_> = ddb
+        .scan()
+        .table_name("e2e-legacy")
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .unwrap();
+    let mut stripped = 0;
+    for item in items.iter().filter(|i| i.contains_key("sources")) {
+        ddb.update_item()
+            .table_name("e2e-legacy")
+            .key("pk", item["pk"].clone())
+            .key("sk", item["sk"].clone())
+            .update_expression("REMOVE #s")
+            .expression_attribute_names("#s", "sources")
+            .send()
+            .await
+            .unwrap();
+        stripped += 1;
+    }
+    let jobs = store
+        .list_opportunities("ws-people", Some(Model::Job))
+        .await
+        .unwrap();
+    assert_eq!(stripped, jobs.len(), "every job opportunity had sources");
+    assert!(jobs.iter().all(|s| s.sources.is_none()));
+
+    let (job, customer, _) = a_synced_job(&world);
+    let before = opportunity(&store, job).await;
+    let related = |o: &opportunity::Opportunity| -> Vec<(String, serde_json::Value)> {
+        o.details
+            .iter()
+            .filter(|(k, _)| {
+                ["appointments:", "estimates:", "invoices:"]
+                    .iter()
+                    .any(|p| k.starts_with(p))
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    assert!(!related(&before).is_empty(), "the job has related records");
+    world.sandbox.with_data(|d| {
+        let c = d.customers.iter_mut().find(|c| c.id == customer).unwrap();
+        c.name = "Legacy, Lee".into();
+        c.modified_on = Utc::now() + Duration::seconds(1);
+    });
+    let second = run(&store, &world, Utc::now()).await;
+    assert!(second.opportunities_written >= 1, "{second:?}");
+    let after = store
+        .get_opportunity("ws-people", Model::Job, &job.to_string())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        after.opportunity.standard.first_name.as_deref(),
+        Some("Lee")
+    );
+    assert_eq!(related(&after.opportunity), related(&before));
+    assert!(after.sources.is_some(), "the rebuild stored its sources");
+}
