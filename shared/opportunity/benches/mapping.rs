@@ -15,8 +15,10 @@ use servicetitan::Id;
 use st_sandbox::{Dataset, SandboxConfig};
 
 /// Job and membership bundles built from generated data the way the sync engine builds them
-/// (the job's customer, contacts, location, business unit, job type, appointments with their
-/// assignments, estimates, invoices, campaign, tag types, zone, sellers).
+/// (`shared/sync/src/engine.rs`, `rebuild_jobs` / `rebuild_memberships`): the job's customer,
+/// contacts, location, business unit, job type, appointments with their assignments, estimates,
+/// invoices, cancel logs with their reasons, campaign, tag types, zone, and the sellers of the job
+/// and of its estimates.
 fn generated_bundles(jobs: usize) -> (Vec<JobBundle>, Vec<MembershipBundle>) {
     let cfg = SandboxConfig {
         seed: 7,
@@ -58,6 +60,8 @@ fn generated_bundles(jobs: usize) -> (Vec<JobBundle>, Vec<MembershipBundle>) {
     let appointments = by(&d.appointments, |a| Some(a.job_id));
     let assignments = by(&d.appointment_assignments, |a| Some(a.job_id));
     let estimates = by(&d.estimates, |e| e.job_id);
+    let canceled_logs = by(&d.job_canceled_logs, |l| Some(l.job_id));
+    let cancel_reasons = one(&d.cancel_reasons, |r| r.id);
     let job_invoices = by(&d.invoices, |i| i.job.as_ref().map(|j| j.id));
     let membership_invoices = by(&d.invoices, |i| i.membership_id);
     let services = by(&d.recurring_services, |s| s.membership_id);
@@ -73,7 +77,14 @@ fn generated_bundles(jobs: usize) -> (Vec<JobBundle>, Vec<MembershipBundle>) {
         .iter()
         .map(|j| {
             let location: Option<servicetitan::Location> = get(&locations, Some(j.location_id));
-            let sellers: Vec<Id> = j.sold_by_id.into_iter().collect();
+            let estimates = estimates.get(&j.id).cloned().unwrap_or_default();
+            let logs = canceled_logs.get(&j.id).cloned().unwrap_or_default();
+            let reason_ids: Vec<Id> = logs.iter().map(|l| l.reason_id).collect();
+            let sellers: Vec<Id> = j
+                .sold_by_id
+                .into_iter()
+                .chain(estimates.iter().filter_map(|e| e.sold_by))
+                .collect();
             JobBundle {
                 customer: get(&customers, Some(j.customer_id)),
                 contacts: contacts.get(&j.customer_id).cloned().unwrap_or_default(),
@@ -83,8 +94,10 @@ fn generated_bundles(jobs: usize) -> (Vec<JobBundle>, Vec<MembershipBundle>) {
                 job_type: get(&types, Some(j.job_type_id)),
                 appointments: appointments.get(&j.id).cloned().unwrap_or_default(),
                 appointment_assignments: assignments.get(&j.id).cloned().unwrap_or_default(),
-                estimates: estimates.get(&j.id).cloned().unwrap_or_default(),
+                estimates,
                 invoices: job_invoices.get(&j.id).cloned().unwrap_or_default(),
+                job_canceled_logs: logs,
+                cancel_reasons: pick(&cancel_reasons, &reason_ids),
                 campaign: get(&campaigns, j.campaign_id),
                 tag_types: pick(&tags, &j.tag_type_ids),
                 employees: pick(&employees, &sellers),
@@ -143,6 +156,39 @@ fn mapping(c: &mut Criterion) {
     for b in &memberships {
         map_membership(b, &config).expect("generated membership maps");
     }
+    // What one iteration maps (so the figures can be judged): records in and details keys out.
+    let keys: usize = jobs
+        .iter()
+        .map(|b| map_job(b, &config).map_or(0, |o| o.details.len()))
+        .sum();
+    let count = |f: fn(&JobBundle) -> usize| jobs.iter().map(f).sum::<usize>();
+    eprintln!(
+        "map_job data: {} bundles, {} contacts, {} appointments, {} assignments, {} estimates, \
+         {} invoices, {} cancel logs; {} details keys per opportunity on average",
+        jobs.len(),
+        count(|b| b.contacts.len()),
+        count(|b| b.appointments.len()),
+        count(|b| b.appointment_assignments.len()),
+        count(|b| b.estimates.len()),
+        count(|b| b.invoices.len()),
+        count(|b| b.job_canceled_logs.len()),
+        keys / jobs.len().max(1),
+    );
+    let keys: usize = memberships
+        .iter()
+        .map(|b| map_membership(b, &config).map_or(0, |o| o.details.len()))
+        .sum();
+    let count = |f: fn(&MembershipBundle) -> usize| memberships.iter().map(f).sum::<usize>();
+    eprintln!(
+        "map_membership data: {} bundles, {} contacts, {} recurring services, {} events, \
+         {} invoices; {} details keys per opportunity on average",
+        memberships.len(),
+        count(|b| b.contacts.len()),
+        count(|b| b.recurring_services.len()),
+        count(|b| b.recurring_service_events.len()),
+        count(|b| b.invoices.len()),
+        keys / memberships.len().max(1),
+    );
 
     let mut g = c.benchmark_group("map_job");
     g.throughput(Throughput::Elements(jobs.len() as u64));

@@ -23,7 +23,7 @@
 
 use servicetitan::CallResponse;
 
-use crate::details::flatten_into;
+use crate::details::flatten_value_into;
 use crate::map::MappingConfig;
 use crate::name::split_name;
 use crate::phone::normalize_phone;
@@ -87,7 +87,7 @@ fn add_value<T: serde::Serialize>(
         .to_owned(),
         reason: format!("cannot serialize the record: {e}"),
     })?;
-    flatten_into(details, prefix, &json);
+    flatten_value_into(details, prefix, json);
     Ok(())
 }
 

@@ -43,10 +43,32 @@ pub const SEPARATOR: char = ':';
 
 /// Join a prefix and a segment with [`SEPARATOR`]; an empty prefix yields the segment alone.
 pub fn join_key(prefix: &str, segment: &str) -> String {
-    if prefix.is_empty() {
-        segment.to_owned()
+    let mut key = String::with_capacity(prefix.len() + 1 + segment.len());
+    key.push_str(prefix);
+    push_segment(&mut key, segment);
+    key
+}
+
+/// Append `segment` to the key being built: after a [`SEPARATOR`], or alone when the key is
+/// empty (the same rule as [`join_key`], without a new allocation).
+fn push_segment(key: &mut String, segment: &str) {
+    if !key.is_empty() {
+        key.push(SEPARATOR);
+    }
+    key.push_str(segment);
+}
+
+/// Append a list index (`appointments` -> `appointments:3`), as [`push_segment`] does.
+fn push_index(key: &mut String, index: usize) {
+    use std::fmt::Write as _;
+    if !key.is_empty() {
+        key.push(SEPARATOR);
+    }
+    if index < 10 {
+        key.push(char::from(b'0' + index as u8));
     } else {
-        format!("{prefix}{SEPARATOR}{segment}")
+        // Writing into a String cannot fail.
+        let _ = write!(key, "{index}");
     }
 }
 
@@ -70,7 +92,8 @@ fn json_created_on(value: &Value) -> Option<DateTime<Utc>> {
 
 /// Cut a text at [`MAX_TEXT_CHARS`] characters (marker included) with [`TRUNCATION_MARKER`].
 pub fn cap_text(text: &str) -> String {
-    if text.chars().count() <= MAX_TEXT_CHARS {
+    // A text of at most MAX_TEXT_CHARS bytes has at most that many characters.
+    if text.len() <= MAX_TEXT_CHARS || text.chars().count() <= MAX_TEXT_CHARS {
         return text.to_owned();
     }
     let keep = MAX_TEXT_CHARS - TRUNCATION_MARKER.chars().count();
@@ -79,11 +102,20 @@ pub fn cap_text(text: &str) -> String {
     out
 }
 
+/// [`cap_text`] of an owned text: returned as is (no copy) when within the cap.
+fn cap_string(text: String) -> String {
+    if text.len() <= MAX_TEXT_CHARS || text.chars().count() <= MAX_TEXT_CHARS {
+        text
+    } else {
+        cap_text(&text)
+    }
+}
+
 /// A scalar with the text cap applied; `None` for `null` and for non-scalars.
-fn scalar(value: &Value) -> Option<Value> {
+fn scalar(value: Value) -> Option<Value> {
     match value {
-        Value::String(s) => Some(Value::String(cap_text(s))),
-        Value::Number(_) | Value::Bool(_) => Some(value.clone()),
+        Value::String(s) => Some(Value::String(cap_string(s))),
+        Value::Number(_) | Value::Bool(_) => Some(value),
         Value::Null | Value::Array(_) | Value::Object(_) => None,
     }
 }
@@ -94,54 +126,84 @@ fn scalar(value: &Value) -> Option<Value> {
 /// its list key (`customer:contacts`, `appointments`).
 ///
 /// Keys already present are overwritten. A scalar with an empty prefix has no key and is
-/// ignored.
+/// ignored. [`flatten_value_into`] does the same with an owned value, without copying it.
 pub fn flatten_into(details: &mut Details, prefix: &str, value: &Value) {
+    flatten_value_into(details, prefix, value.clone());
+}
+
+/// [`flatten_into`] taking the value by value: its texts move into `details` instead of being
+/// copied (the mapping's path: records are serialized for this only).
+pub fn flatten_value_into(details: &mut Details, prefix: &str, value: Value) {
+    // One key buffer for the whole walk: segments are pushed and popped, and a key is only
+    // allocated when a value is stored under it.
+    let mut key = String::with_capacity(prefix.len() + 64);
+    key.push_str(prefix);
+    flatten_at(details, &mut key, value);
+}
+
+/// Flatten `value` under the key in `key` (left as it was on return).
+fn flatten_at(details: &mut Details, key: &mut String, value: Value) {
     match value {
         Value::Null => {}
         Value::Bool(_) | Value::Number(_) | Value::String(_) => {
-            if !prefix.is_empty() {
+            if !key.is_empty() {
                 if let Some(v) = scalar(value) {
-                    details.insert(prefix.to_owned(), v);
+                    details.insert(key.clone(), v);
                 }
             }
         }
         Value::Object(map) => {
+            let len = key.len();
             for (field, v) in map {
+                push_segment(key, &field);
                 match (field.as_str(), v) {
                     ("customFields", Value::Array(items)) => {
-                        flatten_named(details, &join_key(prefix, field), items, "name", "typeId");
+                        flatten_named(details, key, items, "name", "typeId");
                     }
                     ("externalData", Value::Array(items)) => {
-                        flatten_named(details, &join_key(prefix, field), items, "key", "key");
+                        flatten_named(details, key, items, "key", "key");
                     }
-                    _ => flatten_into(details, &join_key(prefix, field), v),
+                    (_, v) => flatten_at(details, key, v),
                 }
+                key.truncate(len);
             }
         }
-        Value::Array(items) => flatten_list(details, prefix, items),
+        Value::Array(items) => flatten_list(details, key, items),
     }
 }
 
 /// A list: scalars become one list value; records (or mixed) are indexed newest first.
-fn flatten_list(details: &mut Details, key: &str, items: &[Value]) {
+fn flatten_list(details: &mut Details, key: &mut String, items: Vec<Value>) {
     let all_scalars = items
         .iter()
         .all(|v| !matches!(v, Value::Object(_) | Value::Array(_)));
     if all_scalars {
-        let values: Vec<Value> = items.iter().filter_map(scalar).collect();
-        if values.is_empty() || key.is_empty() {
+        if key.is_empty() {
+            return;
+        }
+        let mut values: Vec<Value> = items.into_iter().filter_map(scalar).collect();
+        if values.is_empty() {
             return;
         }
         record_omitted(details, key, values.len());
-        let kept = values.into_iter().take(MAX_LIST_ITEMS).collect();
-        details.insert(key.to_owned(), Value::Array(kept));
+        values.truncate(MAX_LIST_ITEMS);
+        details.insert(key.clone(), Value::Array(values));
         return;
     }
-    let mut sorted: Vec<&Value> = items.iter().filter(|v| !v.is_null()).collect();
-    sort_newest_first(&mut sorted, |v| json_created_on(v));
+    // Each item's createdOn is parsed once (not at every comparison); the sort is the stable
+    // one of `sort_newest_first`, so the order is the same.
+    let mut sorted: Vec<(Option<DateTime<Utc>>, Value)> = items
+        .into_iter()
+        .filter(|v| !v.is_null())
+        .map(|v| (json_created_on(&v), v))
+        .collect();
+    sort_newest_first(&mut sorted, |(created_on, _)| *created_on);
     record_omitted(details, key, sorted.len());
-    for (index, item) in sorted.into_iter().take(MAX_LIST_ITEMS).enumerate() {
-        flatten_into(details, &join_key(key, &index.to_string()), item);
+    let len = key.len();
+    for (index, (_, item)) in sorted.into_iter().take(MAX_LIST_ITEMS).enumerate() {
+        push_index(key, index);
+        flatten_at(details, key, item);
+        key.truncate(len);
     }
 }
 
@@ -160,11 +222,12 @@ fn record_omitted(details: &mut Details, key: &str, len: usize) {
 /// null value are omitted; the first item of a name wins.
 fn flatten_named(
     details: &mut Details,
-    key: &str,
-    items: &[Value],
+    key: &mut String,
+    items: Vec<Value>,
     name_field: &str,
     fallback_name_field: &str,
 ) {
+    let len = key.len();
     for item in items {
         let name =
             [name_field, fallback_name_field]
@@ -177,10 +240,18 @@ fn flatten_named(
         let Some(name) = name else {
             continue;
         };
-        let Some(value) = item.get("value").and_then(scalar) else {
+        let value = match item {
+            Value::Object(mut object) => object.remove("value"),
+            _ => None,
+        };
+        let Some(value) = value.and_then(scalar) else {
             continue;
         };
-        details.entry(join_key(key, &name)).or_insert(value);
+        push_segment(key, &name);
+        if !details.contains_key(key.as_str()) {
+            details.insert(key.clone(), value);
+        }
+        key.truncate(len);
     }
 }
 

@@ -65,10 +65,23 @@ impl PlaceholderEmails {
     /// Whether an address is a placeholder. `normalized` should already be trimmed and
     /// lower-cased (see [`normalize_email`]); it is normalized again here, so raw input is safe.
     pub fn is_placeholder(&self, normalized: &str) -> bool {
-        let address = normalized.trim().to_lowercase();
+        let address = normalized.trim();
+        // Trimmed ASCII without upper case is already what normalizing would give.
+        if address.len() == normalized.len()
+            && address
+                .bytes()
+                .all(|b| b.is_ascii() && !b.is_ascii_uppercase())
+        {
+            return self.matches(address);
+        }
+        self.matches(&address.to_lowercase())
+    }
+
+    /// Whether a normalized address matches one of the patterns.
+    fn matches(&self, address: &str) -> bool {
         self.patterns
             .iter()
-            .any(|pattern| glob_match(pattern, &address))
+            .any(|pattern| glob_match(pattern, address))
     }
 
     fn extend<'a>(&mut self, patterns: impl IntoIterator<Item = &'a str>) {
@@ -137,12 +150,21 @@ fn normalize_pattern(raw: &str) -> Option<String> {
 /// `*`-glob match over chars (`*` = any run, possibly empty). Linear backtracking on the last
 /// star, so no pattern can make it exponential.
 fn glob_match(pattern: &str, text: &str) -> bool {
+    if pattern.is_ascii() && text.is_ascii() {
+        // One byte per char: the same walk without collecting the chars.
+        return glob_match_items(pattern.as_bytes(), text.as_bytes(), b'*');
+    }
     let pattern: Vec<char> = pattern.chars().collect();
     let text: Vec<char> = text.chars().collect();
+    glob_match_items(&pattern, &text, '*')
+}
+
+/// [`glob_match`] over chars or ASCII bytes.
+fn glob_match_items<T: PartialEq + Copy>(pattern: &[T], text: &[T], star_item: T) -> bool {
     let (mut p, mut t) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while t < text.len() {
-        if p < pattern.len() && pattern[p] == '*' {
+        if p < pattern.len() && pattern[p] == star_item {
             star = Some((p, t));
             p += 1;
         } else if p < pattern.len() && pattern[p] == text[t] {
@@ -156,7 +178,7 @@ fn glob_match(pattern: &str, text: &str) -> bool {
             return false;
         }
     }
-    pattern[p..].iter().all(|&c| c == '*')
+    pattern[p..].iter().all(|&c| c == star_item)
 }
 
 /// Normalize an e-mail for the standard field and contact matching (SPEC.md §4 "Email"):

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 use servicetitan::{CustomerContact, Employee, Id, Invoice, Technician};
 
-use crate::details::{flatten_into, join_key, sort_newest_first, MAX_LIST_ITEMS};
+use crate::details::{flatten_value_into, join_key, sort_newest_first, MAX_LIST_ITEMS};
 use crate::email::{normalize_email, PlaceholderEmails};
 use crate::name::split_name;
 use crate::phone::{normalize_phone, Phone};
@@ -51,10 +51,14 @@ const PHONE: &str = "Phone";
 /// newest first by `createdOn` (SPEC.md §4, [`sort_newest_first`]; ties keep input order),
 /// without rows the export feed marks deleted (`active: false`).
 pub fn contacts_newest_first(contacts: &[CustomerContact]) -> Vec<CustomerContact> {
-    let mut kept: Vec<CustomerContact> = contacts
+    sorted_contacts(contacts).into_iter().cloned().collect()
+}
+
+/// [`contacts_newest_first`] without copying the contacts.
+pub(crate) fn sorted_contacts(contacts: &[CustomerContact]) -> Vec<&CustomerContact> {
+    let mut kept: Vec<&CustomerContact> = contacts
         .iter()
         .filter(|c| c.active != Some(false))
-        .cloned()
         .collect();
     sort_newest_first(&mut kept, |c| Some(c.created_on));
     kept
@@ -71,8 +75,15 @@ pub fn select_email(
     contacts: &[CustomerContact],
     placeholders: &PlaceholderEmails,
 ) -> Option<String> {
+    first_email(contacts.iter(), placeholders)
+}
+
+/// [`select_email`] over any sequence of contacts (e.g. [`sorted_contacts`]).
+pub(crate) fn first_email<'a>(
+    contacts: impl Iterator<Item = &'a CustomerContact>,
+    placeholders: &PlaceholderEmails,
+) -> Option<String> {
     contacts
-        .iter()
         .filter(|c| is_kind(c, EMAIL))
         .find_map(|c| normalize_email(&c.value, placeholders))
 }
@@ -86,9 +97,17 @@ pub fn select_email(
 /// Decision (SPEC silent on a present-but-unparseable mobile): an unparseable value counts as
 /// missing, so the next mobile, then the first parseable landline, is used.
 pub fn select_phone(contacts: &[CustomerContact], region: &str) -> Option<Phone> {
+    first_phone(contacts.iter(), region)
+}
+
+/// [`select_phone`] over any sequence of contacts (e.g. [`sorted_contacts`]).
+pub(crate) fn first_phone<'a>(
+    contacts: impl Iterator<Item = &'a CustomerContact> + Clone,
+    region: &str,
+) -> Option<Phone> {
     [MOBILE_PHONE, PHONE].iter().find_map(|kind| {
         contacts
-            .iter()
+            .clone()
             .filter(|c| is_kind(c, kind))
             .find_map(|c| normalize_phone(&c.value, region))
     })
@@ -108,7 +127,7 @@ pub(crate) fn add_record<T: Serialize>(
         field: prefix.to_owned(),
         reason: format!("cannot serialize the record: {e}"),
     })?;
-    flatten_into(details, prefix, &value);
+    flatten_value_into(details, prefix, value);
     Ok(())
 }
 
@@ -286,14 +305,16 @@ const INVOICE_ITEM_DECIMALS: &[&str] = &[
 /// Decimal text (`"389.50"`) as a JSON number; other values unchanged.
 fn decimal_text_to_number(object: &mut serde_json::Map<String, Value>, fields: &[&str]) {
     for field in fields {
-        if let Some(Value::String(text)) = object.get(*field) {
-            if let Some(n) = text
-                .trim()
-                .parse::<f64>()
-                .ok()
-                .and_then(serde_json::Number::from_f64)
-            {
-                object.insert((*field).to_owned(), Value::Number(n));
+        if let Some(value) = object.get_mut(*field) {
+            if let Value::String(text) = value {
+                if let Some(n) = text
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .and_then(serde_json::Number::from_f64)
+                {
+                    *value = Value::Number(n);
+                }
             }
         }
     }
@@ -359,10 +380,10 @@ pub(crate) fn add_list_with_extra(
         return;
     }
     let n = values.len();
-    flatten_into(details, key, &Value::Array(values));
+    flatten_value_into(details, key, Value::Array(values));
     for i in 0..n.min(MAX_LIST_ITEMS) {
         if let Some(v) = extra(i) {
-            flatten_into(details, &join_key(&join_key(key, &i.to_string()), sub), &v);
+            flatten_value_into(details, &join_key(&join_key(key, &i.to_string()), sub), v);
         }
     }
 }
@@ -384,7 +405,7 @@ pub fn job_details(bundle: &JobBundle) -> Result<Details, MapError> {
     if let Some(customer) = &bundle.customer {
         add_record(&mut details, "customer", customer, "customer", customer.id)?;
     }
-    let contacts = contacts_newest_first(&bundle.contacts);
+    let contacts = sorted_contacts(&bundle.contacts);
     if !contacts.is_empty() {
         add_record(
             &mut details,
@@ -418,7 +439,7 @@ pub fn job_details(bundle: &JobBundle) -> Result<Details, MapError> {
     });
     let invoices = invoice_values(&bundle.invoices)?;
     if !invoices.is_empty() {
-        flatten_into(&mut details, "invoices", &Value::Array(invoices));
+        flatten_value_into(&mut details, "invoices", Value::Array(invoices));
     }
     let mut logs: Vec<&servicetitan::JobCanceledLog> = bundle
         .job_canceled_logs
@@ -452,7 +473,7 @@ pub fn job_details(bundle: &JobBundle) -> Result<Details, MapError> {
         .sold_by_id
         .and_then(|id| sold_by_value(id, &bundle.technicians, &bundle.employees))
     {
-        flatten_into(&mut details, "soldBy", &v);
+        flatten_value_into(&mut details, "soldBy", v);
     }
     Ok(details)
 }
@@ -494,7 +515,7 @@ fn add_appointments(details: &mut Details, bundle: &JobBundle) -> Result<(), Map
         values.push(value);
     }
     if !values.is_empty() {
-        flatten_into(details, "appointments", &Value::Array(values));
+        flatten_value_into(details, "appointments", Value::Array(values));
     }
     Ok(())
 }
@@ -569,8 +590,8 @@ fn latest(
 pub fn map_job(bundle: &JobBundle, config: &MappingConfig) -> Result<Opportunity, MapError> {
     validate_job_bundle(bundle)?;
     let job = &bundle.job;
-    let contacts = contacts_newest_first(&bundle.contacts);
-    let phone = select_phone(&contacts, &config.phone_region);
+    let contacts = sorted_contacts(&bundle.contacts);
+    let phone = first_phone(contacts.iter().copied(), &config.phone_region);
     let (first_name, last_name) = bundle
         .customer
         .as_ref()
@@ -578,7 +599,7 @@ pub fn map_job(bundle: &JobBundle, config: &MappingConfig) -> Result<Opportunity
         .unwrap_or((None, None));
     let customer_id = bundle.customer.as_ref().map_or(job.customer_id, |c| c.id);
     let standard = StandardFields {
-        email: select_email(&contacts, &config.placeholders),
+        email: first_email(contacts.iter().copied(), &config.placeholders),
         phone_extension: phone.as_ref().and_then(|p| p.extension.clone()),
         phone: phone.map(|p| p.e164),
         first_name,

@@ -5,10 +5,10 @@
 use serde_json::Value;
 use servicetitan::{Id, RecurringService, RecurringServiceEvent};
 
-use crate::details::{flatten_into, sort_newest_first};
+use crate::details::{flatten_value_into, sort_newest_first};
 use crate::map::{
-    add_record, add_tag_types, contacts_newest_first, invoice_values, mismatch, select_email,
-    select_phone, sold_by_value, to_value,
+    add_record, add_tag_types, first_email, first_phone, invoice_values, mismatch, sold_by_value,
+    sorted_contacts, to_value,
 };
 use crate::name::split_name;
 use crate::StandardFields;
@@ -136,7 +136,7 @@ pub fn membership_details(bundle: &MembershipBundle) -> Result<Details, MapError
     if let Some(customer) = &bundle.customer {
         add_record(&mut details, "customer", customer, "customer", customer.id)?;
     }
-    let contacts = contacts_newest_first(&bundle.contacts);
+    let contacts = sorted_contacts(&bundle.contacts);
     if !contacts.is_empty() {
         add_record(
             &mut details,
@@ -173,10 +173,10 @@ pub fn membership_details(bundle: &MembershipBundle) -> Result<Details, MapError
         service_values.push(value);
     }
     if !service_values.is_empty() {
-        flatten_into(
+        flatten_value_into(
             &mut details,
             "recurringServices",
-            &Value::Array(service_values),
+            Value::Array(service_values),
         );
     }
     let events: Vec<&RecurringServiceEvent> = bundle
@@ -195,13 +195,13 @@ pub fn membership_details(bundle: &MembershipBundle) -> Result<Details, MapError
     }
     let invoices = invoice_values(&bundle.invoices)?;
     if !invoices.is_empty() {
-        flatten_into(&mut details, "invoices", &Value::Array(invoices));
+        flatten_value_into(&mut details, "invoices", Value::Array(invoices));
     }
     if let Some(v) = m
         .sold_by_id
         .and_then(|id| sold_by_value(id, &bundle.technicians, &bundle.employees))
     {
-        flatten_into(&mut details, "soldBy", &v);
+        flatten_value_into(&mut details, "soldBy", v);
     }
     if let Some(customer) = &bundle.customer {
         add_tag_types(
@@ -220,7 +220,8 @@ pub fn membership_details(bundle: &MembershipBundle) -> Result<Details, MapError
 /// - `external_id` = the membership id; `external_contact_id` = the customer id (the bundle's
 ///   customer, else the membership's `customerId`);
 /// - email / phone / first and last name: the job's rules on the membership's customer and
-///   contacts ([`select_email`], [`select_phone`], [`split_name`]);
+///   contacts ([`select_email`](crate::map::select_email),
+///   [`select_phone`](crate::map::select_phone), [`split_name`]);
 /// - `external_created_at` = `createdOn`; `external_updated_at` = the membership's own
 ///   `modifiedOn` (related records do not move it, unlike jobs);
 /// - details: [`membership_details`].
@@ -234,8 +235,8 @@ pub fn map_membership(
 ) -> Result<Opportunity, MapError> {
     validate(bundle)?;
     let m = &bundle.membership;
-    let contacts = contacts_newest_first(&bundle.contacts);
-    let phone = select_phone(&contacts, &config.phone_region);
+    let contacts = sorted_contacts(&bundle.contacts);
+    let phone = first_phone(contacts.iter().copied(), &config.phone_region);
     let (first_name, last_name) = bundle
         .customer
         .as_ref()
@@ -247,7 +248,7 @@ pub fn map_membership(
         external_id: m.id.to_string(),
         external_contact_id: Some(customer_id.to_string()),
         standard: StandardFields {
-            email: select_email(&contacts, &config.placeholders),
+            email: first_email(contacts.iter().copied(), &config.placeholders),
             phone_extension: phone.as_ref().and_then(|p| p.extension.clone()),
             phone: phone.map(|p| p.e164),
             first_name,
