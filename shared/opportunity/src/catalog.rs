@@ -84,10 +84,11 @@ pub fn data_type(value: &Value) -> &'static str {
     }
 }
 
-/// Whether a key records a capped list (`appointments:omitted`), documented once in the header
-/// instead of per list.
+/// Whether a key records what a cap cut (a capped list's `appointments:omitted`, or the
+/// `details:truncated` / `details:dropped` lists of [`crate::details::fit_details`]),
+/// documented once in the header instead of per field.
 pub fn is_omitted_marker(key: &str) -> bool {
-    key.ends_with(&format!("{SEPARATOR}{OMITTED_SUFFIX}"))
+    key.ends_with(&format!("{SEPARATOR}{OMITTED_SUFFIX}")) || crate::details::is_fit_record(key)
 }
 
 /// The resource a (normalized) key belongs to, per model (the article's "Resource" column).
@@ -232,7 +233,11 @@ pub fn render_markdown() -> String {
          (or external data's) name, e.g. `customFields:Gate Code`. Types: string, number, \
          boolean, datetime (RFC 3339, UTC, ending in `Z`), list (a list of scalars). A field \
          without a value is absent. A list longer than 50 items keeps the newest 50 and records \
-         the number cut under `<list>:omitted` (e.g. `appointments:omitted`). Fields of an \
+         the number cut under `<list>:omitted` (e.g. `appointments:omitted`). Text longer \
+         than 4 000 characters, and a custom field's name longer than 200, is cut and ends \
+         with `…[truncated]`. An opportunity still too large for one DynamoDB item (SPEC.md \
+         §5) has its longest texts shortened further, then its largest fields removed; the \
+         fields cut are listed under `details:truncated` and `details:dropped`. Fields of an \
          optional resource appear only when that resource is selected (SPEC.md §2). Invoice \
          money fields, decimal text on the wire, are numbers here.\n\n",
     );
@@ -262,6 +267,26 @@ pub fn render_markdown() -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn cut_records_are_markers_not_fields() {
+        for marker in [
+            "appointments:omitted",
+            "details:truncated",
+            "details:dropped",
+            "details:dropped:omitted",
+        ] {
+            assert!(is_omitted_marker(marker), "{marker}");
+        }
+        for field in [
+            "details",
+            "details:truncatedX",
+            "summary",
+            "customFields:omittedness",
+        ] {
+            assert!(!is_omitted_marker(field), "{field}");
+        }
+    }
 
     #[test]
     fn keys_normalize() {

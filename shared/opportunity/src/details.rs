@@ -19,7 +19,16 @@
 //! Size caps (SPEC.md §5: an opportunity item must stay under DynamoDB's 400 KB): text longer
 //! than [`MAX_TEXT_CHARS`] is cut and ends with [`TRUNCATION_MARKER`]; lists keep their first
 //! [`MAX_LIST_ITEMS`] items (for lists of records: the newest) and the number of items cut is
-//! recorded under `<list key>:omitted` (e.g. `appointments:omitted = 12`).
+//! recorded under `<list key>:omitted` (e.g. `appointments:omitted = 12`). Key segments (field
+//! names, custom field and external data names) longer than [`MAX_KEY_SEGMENT_CHARS`] are cut the
+//! same way, marker included (`customFields:nnnn…[truncated]`); when two cut names collide, the
+//! first item wins, as for equal names.
+//!
+//! Those caps bound each value, not the whole item: [`fit_details`] brings details over a byte
+//! budget under it (shorter text caps in steps, then the largest keys dropped) and says what it
+//! cut under [`DETAILS_TRUNCATED`] and [`DETAILS_DROPPED`].
+
+use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -38,6 +47,23 @@ pub const TRUNCATION_MARKER: &str = "…[truncated]";
 /// Key suffix recording how many items of a capped list were cut: `<list key>:omitted`.
 pub const OMITTED_SUFFIX: &str = "omitted";
 
+/// Longest key segment kept (a field, custom field or external data name), in characters,
+/// marker included: a longer one is cut with [`TRUNCATION_MARKER`] (SPEC.md §5 size caps).
+pub const MAX_KEY_SEGMENT_CHARS: usize = 200;
+
+/// Details key written by [`fit_details`]: the keys whose text it shortened, a list of at most
+/// [`MAX_LIST_ITEMS`] key names in key order; how many more were shortened goes under
+/// `details:truncated:omitted` (the `:omitted` convention of capped lists). Absent when nothing
+/// was shortened.
+pub const DETAILS_TRUNCATED: &str = "details:truncated";
+
+/// Details key written by [`fit_details`]: the keys it removed, shaped as
+/// [`DETAILS_TRUNCATED`] (`details:dropped:omitted` for more than [`MAX_LIST_ITEMS`]).
+pub const DETAILS_DROPPED: &str = "details:dropped";
+
+/// The text caps [`fit_details`] applies in turn, in characters, marker included.
+pub const FIT_TEXT_CAPS: [usize; 3] = [1_000, 200, 50];
+
 /// The separator between key segments (`customer:address:zip`).
 pub const SEPARATOR: char = ':';
 
@@ -51,11 +77,17 @@ pub fn join_key(prefix: &str, segment: &str) -> String {
 
 /// Append `segment` to the key being built: after a [`SEPARATOR`], or alone when the key is
 /// empty (the same rule as [`join_key`], without a new allocation).
+/// A segment longer than [`MAX_KEY_SEGMENT_CHARS`] is cut with [`TRUNCATION_MARKER`].
 fn push_segment(key: &mut String, segment: &str) {
     if !key.is_empty() {
         key.push(SEPARATOR);
     }
-    key.push_str(segment);
+    // A segment of at most MAX_KEY_SEGMENT_CHARS bytes has at most that many characters.
+    if segment.len() <= MAX_KEY_SEGMENT_CHARS {
+        key.push_str(segment);
+    } else {
+        key.push_str(&cap_text_to(segment, MAX_KEY_SEGMENT_CHARS));
+    }
 }
 
 /// Append a list index (`appointments` -> `appointments:3`), as [`push_segment`] does.
@@ -92,11 +124,19 @@ fn json_created_on(value: &Value) -> Option<DateTime<Utc>> {
 
 /// Cut a text at [`MAX_TEXT_CHARS`] characters (marker included) with [`TRUNCATION_MARKER`].
 pub fn cap_text(text: &str) -> String {
-    // A text of at most MAX_TEXT_CHARS bytes has at most that many characters.
-    if text.len() <= MAX_TEXT_CHARS || text.chars().count() <= MAX_TEXT_CHARS {
+    cap_text_to(text, MAX_TEXT_CHARS)
+}
+
+/// Cut a text at `max_chars` characters (Unicode scalar values), marker included: a longer text
+/// keeps its first `max_chars - 12` characters followed by [`TRUNCATION_MARKER`] (12
+/// characters); a text within the cap is returned as is. `max_chars` should exceed the marker's
+/// length (every cap of this crate does); a smaller one yields the marker alone.
+pub fn cap_text_to(text: &str, max_chars: usize) -> String {
+    // A text of at most max_chars bytes has at most that many characters.
+    if text.len() <= max_chars || text.chars().count() <= max_chars {
         return text.to_owned();
     }
-    let keep = MAX_TEXT_CHARS - TRUNCATION_MARKER.chars().count();
+    let keep = max_chars.saturating_sub(TRUNCATION_MARKER.chars().count());
     let mut out: String = text.chars().take(keep).collect();
     out.push_str(TRUNCATION_MARKER);
     out
@@ -252,6 +292,198 @@ fn flatten_named(
             details.insert(key.clone(), value);
         }
         key.truncate(len);
+    }
+}
+
+/// What [`fit_details`] cut: how many keys had their text shortened and how many were removed
+/// (the keys themselves are listed in the details, see [`DETAILS_TRUNCATED`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Trimmed {
+    /// Keys whose text (or the text items of their list) was shortened.
+    pub truncated: usize,
+    /// Keys removed.
+    pub dropped: usize,
+}
+
+impl Trimmed {
+    /// Whether anything was cut.
+    pub fn is_empty(&self) -> bool {
+        self.truncated == 0 && self.dropped == 0
+    }
+}
+
+/// The size of `details` as the store keeps them: the byte length of their compact JSON
+/// (`serde_json::to_string`), in bytes.
+pub fn encoded_len(details: &Details) -> usize {
+    let mut counter = ByteCounter(0);
+    // Details (string keys, JSON values) always serialize; the counter never fails.
+    let _ = serde_json::to_writer(&mut counter, details);
+    counter.0
+}
+
+/// Bring `details` under `max_bytes` of compact JSON ([`encoded_len`]) so that an opportunity
+/// item stays under DynamoDB's 400 KB (SPEC.md §5: "cap list lengths and long text; say what was
+/// cut"). Deterministic, in steps, stopping at the first that fits:
+///
+/// 1. each cap of [`FIT_TEXT_CAPS`] in turn (1 000, 200, then 50 characters, marker included):
+///    every text value, and every text item of a list value, longer than the cap is cut with
+///    [`TRUNCATION_MARKER`];
+/// 2. then whole keys are removed, the largest (encoded key and value) first, ties in key order.
+///
+/// The cut keys are listed under [`DETAILS_TRUNCATED`] (shortened and still present) and
+/// [`DETAILS_DROPPED`] (removed), each at most [`MAX_LIST_ITEMS`] names in key order with the
+/// rest counted under `<key>:omitted`; those entries count toward `max_bytes`. Details already
+/// within `max_bytes` come back unchanged with an empty [`Trimmed`].
+///
+/// Returns `None` when not even the lists of cut keys fit in `max_bytes` (a budget of a few
+/// bytes); the caller then reports the item as too large.
+pub fn fit_details(details: &Details, max_bytes: usize) -> Option<(Details, Trimmed)> {
+    let mut out = details.clone();
+    if encoded_len(&out) <= max_bytes {
+        return Some((out, Trimmed::default()));
+    }
+    // Entries of an earlier fit would be stale: they are written again below.
+    out.retain(|key, _| !is_fit_record(key));
+    let mut truncated: BTreeSet<String> = BTreeSet::new();
+    let mut dropped: BTreeSet<String> = BTreeSet::new();
+    for cap in FIT_TEXT_CAPS {
+        for (key, value) in out.iter_mut() {
+            if cut_value(value, cap) {
+                truncated.insert(key.clone());
+            }
+        }
+        let body: usize = out.iter().map(|(k, v)| entry_len(k, v)).sum();
+        if json_object_len(body, out.len(), fit_records(&truncated, &dropped)) <= max_bytes {
+            return finish(out, &truncated, &dropped, max_bytes);
+        }
+    }
+    let mut by_size: Vec<(usize, String)> = out
+        .iter()
+        .map(|(k, v)| (entry_len(k, v), k.clone()))
+        .collect();
+    // Largest first; equal sizes in key order (the sort is stable over the key-ordered input).
+    by_size.sort_by_key(|(size, _)| std::cmp::Reverse(*size));
+    let mut body: usize = by_size.iter().map(|(size, _)| size).sum();
+    for (size, key) in by_size {
+        if json_object_len(body, out.len(), fit_records(&truncated, &dropped)) <= max_bytes {
+            break;
+        }
+        out.remove(&key);
+        body -= size;
+        truncated.remove(&key);
+        dropped.insert(key);
+    }
+    finish(out, &truncated, &dropped, max_bytes)
+}
+
+/// Whether `key` is one [`fit_details`] writes (`details:truncated`, `details:dropped` and
+/// their `:omitted` counts).
+pub fn is_fit_record(key: &str) -> bool {
+    [DETAILS_TRUNCATED, DETAILS_DROPPED].iter().any(|record| {
+        key.strip_prefix(record)
+            .is_some_and(|rest| rest.is_empty() || rest == format!("{SEPARATOR}{OMITTED_SUFFIX}"))
+    })
+}
+
+/// The entries recording the cut keys: `(sum of their encoded entry lengths, how many)`.
+fn fit_records(truncated: &BTreeSet<String>, dropped: &BTreeSet<String>) -> (usize, usize) {
+    record_entries(truncated, dropped)
+        .iter()
+        .fold((0, 0), |(len, n), (k, v)| (len + entry_len(k, v), n + 1))
+}
+
+/// `details:truncated` / `details:dropped` lists (at most [`MAX_LIST_ITEMS`] names) and their
+/// `:omitted` counts.
+fn record_entries(
+    truncated: &BTreeSet<String>,
+    dropped: &BTreeSet<String>,
+) -> Vec<(String, Value)> {
+    let mut entries = Vec::new();
+    for (record, keys) in [(DETAILS_TRUNCATED, truncated), (DETAILS_DROPPED, dropped)] {
+        if keys.is_empty() {
+            continue;
+        }
+        let names: Vec<Value> = keys
+            .iter()
+            .take(MAX_LIST_ITEMS)
+            .map(|k| Value::String(k.clone()))
+            .collect();
+        entries.push((record.to_owned(), Value::Array(names)));
+        if keys.len() > MAX_LIST_ITEMS {
+            entries.push((
+                join_key(record, OMITTED_SUFFIX),
+                Value::from(keys.len() - MAX_LIST_ITEMS),
+            ));
+        }
+    }
+    entries
+}
+
+/// Add the record entries and check the result against the budget (measured, not estimated).
+fn finish(
+    mut out: Details,
+    truncated: &BTreeSet<String>,
+    dropped: &BTreeSet<String>,
+    max_bytes: usize,
+) -> Option<(Details, Trimmed)> {
+    out.extend(record_entries(truncated, dropped));
+    (encoded_len(&out) <= max_bytes).then_some((
+        out,
+        Trimmed {
+            truncated: truncated.len(),
+            dropped: dropped.len(),
+        },
+    ))
+}
+
+/// Cut the text of a value (or the text items of a list) to `cap` characters; whether any was
+/// cut.
+fn cut_value(value: &mut Value, cap: usize) -> bool {
+    let cut = |text: &mut String| {
+        let capped = cap_text_to(text, cap);
+        let changed = capped.len() != text.len();
+        if changed {
+            *text = capped;
+        }
+        changed
+    };
+    match value {
+        Value::String(text) => cut(text),
+        Value::Array(items) => items.iter_mut().fold(false, |any, item| match item {
+            Value::String(text) => cut(text) || any,
+            _ => any,
+        }),
+        _ => false,
+    }
+}
+
+/// Compact JSON length of one `"key":value` entry.
+fn entry_len(key: &str, value: &Value) -> usize {
+    let mut counter = ByteCounter(0);
+    // Writing a string or a JSON value into the counter cannot fail.
+    let _ = serde_json::to_writer(&mut counter, key);
+    let _ = serde_json::to_writer(&mut counter, value);
+    counter.0 + 1
+}
+
+/// Compact JSON length of an object with `n` entries totalling `body` bytes, plus the
+/// `records` entries (`(bytes, count)`): braces and commas included.
+fn json_object_len(body: usize, n: usize, records: (usize, usize)) -> usize {
+    let entries = n + records.1;
+    2 + body + records.0 + entries.saturating_sub(1)
+}
+
+/// An `io::Write` that only counts bytes.
+struct ByteCounter(usize);
+
+impl std::io::Write for ByteCounter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -442,6 +674,103 @@ mod tests {
         assert_eq!(d["appointments:omitted"], json!(5));
         let short = flat("", json!({"tagTypeIds": [1, 2]}));
         assert!(!short.contains_key("tagTypeIds:omitted"));
+    }
+
+    #[test]
+    fn long_key_segments_are_capped_with_marker() {
+        let long = "n".repeat(300_000);
+        let record = json!({
+            "customFields": [
+                {"typeId": 1, "name": long, "value": "first"},
+                {"typeId": 2, "name": format!("{long}x"), "value": "same cut name"},
+                {"typeId": 3, "name": "n".repeat(MAX_KEY_SEGMENT_CHARS), "value": "at the cap"}
+            ]
+        });
+        let d = flat("", record);
+        let cut = format!(
+            "customFields:{}{TRUNCATION_MARKER}",
+            "n".repeat(MAX_KEY_SEGMENT_CHARS - TRUNCATION_MARKER.chars().count())
+        );
+        assert_eq!(d[&cut], json!("first"), "the first of a cut name wins");
+        let exact = format!("customFields:{}", "n".repeat(MAX_KEY_SEGMENT_CHARS));
+        assert_eq!(d[&exact], json!("at the cap"));
+        assert_eq!(d.len(), 2, "{:?}", d.keys().collect::<Vec<_>>());
+    }
+
+    /// 200 custom fields of 3 999 characters: about 800 KB of details.
+    fn oversized() -> Details {
+        let fields: Vec<Value> = (0..200)
+            .map(|i| json!({"typeId": i, "name": format!("F{i:03}"), "value": "x".repeat(3_999)}))
+            .collect();
+        flat(
+            "",
+            json!({"id": 41000126, "jobStatus": "Completed", "customFields": fields}),
+        )
+    }
+
+    #[test]
+    fn fit_details_leaves_details_within_the_budget_alone() {
+        let d = oversized();
+        let (same, trimmed) = fit_details(&d, encoded_len(&d)).unwrap();
+        assert_eq!(same, d);
+        assert!(trimmed.is_empty());
+        assert_eq!(
+            encoded_len(&d),
+            serde_json::to_string(&d).unwrap().len(),
+            "the counted length is the JSON's"
+        );
+    }
+
+    #[test]
+    fn fit_details_shortens_text_in_steps_and_lists_what_it_cut() {
+        let d = oversized();
+        assert!(encoded_len(&d) > 800_000);
+        let (fitted, trimmed) = fit_details(&d, 300_000).unwrap();
+        assert!(encoded_len(&fitted) <= 300_000);
+        // The first step (1 000 characters) is enough: every field kept, each cut.
+        let value = fitted["customFields:F000"].as_str().unwrap();
+        assert_eq!(value.chars().count(), FIT_TEXT_CAPS[0]);
+        assert!(value.ends_with(TRUNCATION_MARKER));
+        assert_eq!(fitted["id"], json!(41000126));
+        assert_eq!(fitted["jobStatus"], json!("Completed"));
+        assert_eq!(
+            trimmed,
+            Trimmed {
+                truncated: 200,
+                dropped: 0
+            }
+        );
+        let listed = fitted[DETAILS_TRUNCATED].as_array().unwrap();
+        assert_eq!(listed.len(), MAX_LIST_ITEMS);
+        assert_eq!(listed[0], json!("customFields:F000"));
+        assert_eq!(fitted["details:truncated:omitted"], json!(150));
+        assert!(!fitted.contains_key(DETAILS_DROPPED));
+        // Deterministic: the same input gives the same output.
+        assert_eq!(fit_details(&d, 300_000).unwrap().0, fitted);
+        // A smaller budget takes the next step.
+        let (small, _) = fit_details(&d, 60_000).unwrap();
+        assert!(encoded_len(&small) <= 60_000);
+        assert_eq!(
+            small["customFields:F199"].as_str().unwrap().chars().count(),
+            FIT_TEXT_CAPS[1]
+        );
+    }
+
+    #[test]
+    fn fit_details_drops_the_largest_keys_last() {
+        let d = oversized();
+        let (fitted, trimmed) = fit_details(&d, 8_000).unwrap();
+        assert!(encoded_len(&fitted) <= 8_000, "{}", encoded_len(&fitted));
+        assert!(trimmed.dropped > 0);
+        assert_eq!(fitted["id"], json!(41000126), "small keys stay");
+        assert_eq!(fitted["jobStatus"], json!("Completed"));
+        let dropped = fitted[DETAILS_DROPPED].as_array().unwrap();
+        assert!(dropped.len() <= MAX_LIST_ITEMS);
+        for key in dropped {
+            assert!(!fitted.contains_key(key.as_str().unwrap()));
+        }
+        // No budget at all: nothing fits.
+        assert_eq!(fit_details(&d, 1), None);
     }
 
     #[test]

@@ -187,6 +187,10 @@ fn glob_match_items<T: PartialEq + Copy>(pattern: &[T], text: &[T], star_item: T
 /// Valid means: parses as an RFC 5322 addr-spec (`email_address` crate) with no display text
 /// (`Avery <a@example.com>` is rejected), no domain literal (`a@[10.0.0.1]`), and a domain of at
 /// least two labels (`a@localhost` is rejected: no customer has such an address).
+///
+/// Size: a valid address has a local part of at most 64 bytes and a domain of at most 254
+/// (the `email_address` crate's RFC limits), so a `Some` is at most [`MAX_EMAIL_BYTES`]: it fits
+/// the contact's `EMAIL#<email>` lookup sort key (DynamoDB: 1 024 bytes) and needs no cap.
 pub fn normalize_email(raw: &str, placeholders: &PlaceholderEmails) -> Option<String> {
     let address = raw.trim().to_lowercase();
     if address.is_empty() {
@@ -203,9 +207,37 @@ pub fn normalize_email(raw: &str, placeholders: &PlaceholderEmails) -> Option<St
     Some(address)
 }
 
+/// Longest normalized e-mail [`normalize_email`] returns, in bytes (64 + `@` + 254).
+pub const MAX_EMAIL_BYTES: usize = 319;
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn normalized_emails_are_bounded() {
+        let none = PlaceholderEmails::default();
+        let local = "a".repeat(64);
+        let domain = format!(
+            "{}.{}.{}.{}.com",
+            "b".repeat(63),
+            "c".repeat(63),
+            "d".repeat(63),
+            "e".repeat(58)
+        );
+        let longest = format!("{local}@{domain}");
+        assert_eq!(
+            normalize_email(&longest, &none).map(|e| e.len()),
+            Some(MAX_EMAIL_BYTES)
+        );
+        for raw in [
+            format!("{}@example.com", "a".repeat(500_000)),
+            format!("{local}x@example.com"),
+            format!("{local}@x{domain}"),
+        ] {
+            assert_eq!(normalize_email(&raw, &none), None, "{} bytes", raw.len());
+        }
+    }
 
     #[test]
     fn glob_matches_exact_and_star_patterns() {

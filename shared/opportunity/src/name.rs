@@ -1,5 +1,12 @@
 //! First/last name from `customer:name` (SPEC.md §4 "First/Last Name").
 
+use crate::details::cap_text_to;
+
+/// Longest first or last name kept, in characters (Unicode scalar values), marker included.
+/// Names go into the opportunity's standard fields and onto the contact item, which must stay
+/// under DynamoDB's 400 KB (SPEC.md §5); no real name comes near it. Names are in no index key.
+pub const MAX_NAME_CHARS: usize = 1_000;
+
 /// Legal entity suffixes, compared lower-case with dots and spaces removed (so `L.L.C.`, `llc`
 /// and `L. L. C.` are all `llc`). When everything after the first comma is made of these, the
 /// name is a company's (`Fictional Widgets, LLC`, `Acme, Co., Ltd.`), not `Last, First`.
@@ -57,7 +64,10 @@ pub fn is_legal_suffix(text: &str) -> bool {
 /// - except when the text after the first comma is a legal entity suffix (LLC, L.L.C., Inc,
 ///   Corp, Co, Ltd, LP, LLP, PLLC, PC, GmbH..., any case, dots ignored): then first = the whole
 ///   (collapsed) name and last = `None`;
-/// - Unicode is kept as is; empty parts are `None`; an empty name is `(None, None)`.
+/// - Unicode is kept as is; empty parts are `None`; an empty name is `(None, None)`;
+/// - each part longer than [`MAX_NAME_CHARS`] characters is cut to that length with
+///   [`TRUNCATION_MARKER`](crate::details::TRUNCATION_MARKER), marker included (the split is
+///   made on the whole name first, so the comma rule still applies).
 ///
 /// Decision (SPEC silent): a name without a comma follows the word rule even when it ends in a
 /// legal suffix (`Fictional Widgets LLC` -> `Fictional` / `Widgets LLC`), as SPEC.md §4 and the
@@ -75,19 +85,19 @@ pub fn split_name(name: &str) -> (Option<String>, Option<String>) {
     }
     let non_empty = |s: &str| {
         let s = s.trim();
-        (!s.is_empty()).then(|| s.to_owned())
+        (!s.is_empty()).then(|| cap_text_to(s, MAX_NAME_CHARS))
     };
     match collapsed.split_once(',') {
         Some((before, after)) => {
             if is_legal_suffix(after) {
-                (Some(collapsed.clone()), None)
+                (Some(cap_text_to(&collapsed, MAX_NAME_CHARS)), None)
             } else {
                 (non_empty(after), non_empty(before))
             }
         }
         None => match collapsed.split_once(' ') {
             Some((first, rest)) => (non_empty(first), non_empty(rest)),
-            None => (Some(collapsed.clone()), None),
+            None => (Some(cap_text_to(&collapsed, MAX_NAME_CHARS)), None),
         },
     }
 }
@@ -198,6 +208,32 @@ mod tests {
         for text in ["LLC", " l.l.c. ", "Inc.", "co", "Co., Ltd.", "gmbh"] {
             assert!(is_legal_suffix(text), "{text:?}");
         }
+    }
+
+    #[test]
+    fn long_names_are_capped_per_part_with_marker() {
+        use crate::details::TRUNCATION_MARKER;
+        let capped = |s: &Option<String>| {
+            let s = s.as_deref().unwrap();
+            assert_eq!(s.chars().count(), MAX_NAME_CHARS, "{}", &s[..20]);
+            assert!(s.ends_with(TRUNCATION_MARKER));
+        };
+        // The tester's half-megabyte name: comma rule first, then the cap.
+        let (first, last) = split_name(&format!("A, {}", "b".repeat(500_000)));
+        capped(&first);
+        assert!(first.as_deref().unwrap().starts_with("bbb"));
+        assert_eq!(last.as_deref(), Some("A"));
+        let (first, last) = split_name(&format!("{} Smith", "é".repeat(5_000)));
+        capped(&first);
+        assert_eq!(last.as_deref(), Some("Smith"));
+        let (first, last) = split_name(&format!("{}, LLC", "w".repeat(5_000)));
+        capped(&first);
+        assert_eq!(last, None);
+        let (first, _) = split_name(&"z".repeat(5_000));
+        capped(&first);
+        // At the cap: unchanged.
+        let exact = "y".repeat(MAX_NAME_CHARS);
+        assert_eq!(split_name(&exact), (Some(exact.clone()), None));
     }
 }
 

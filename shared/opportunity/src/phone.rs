@@ -31,6 +31,10 @@ pub struct Phone {
 /// contact key. Rejected (`None`): empty input, text with no number (`call office`), too short or
 /// too long (`555`, `111-111-1111`), and several numbers in one value (`217-555-0142 /
 /// 217-555-0199`); the raw value stays in the details.
+///
+/// Size: E.164 is at most 16 characters and libphonenumber bounds the input it parses and the
+/// extension's digits, so a `Some` needs no cap (SPEC.md §5 item sizes; the `PHONE#<e164>`
+/// lookup key).
 pub fn normalize_phone(raw: &str, default_region: &str) -> Option<Phone> {
     let raw = raw.trim();
     if raw.is_empty() {
@@ -161,6 +165,13 @@ mod tests {
             "+1",
         ] {
             assert_eq!(normalize_phone(raw, "US"), None, "raw {raw:?}");
+        }
+        // Half a megabyte of digits or text: no number, nothing unbounded in the standard field.
+        for raw in [
+            "9".repeat(500_000),
+            format!("217-555-0142 x{}", "5".repeat(500_000)),
+        ] {
+            assert_eq!(normalize_phone(&raw, "US"), None, "{} bytes", raw.len());
         }
     }
 

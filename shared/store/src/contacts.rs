@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use tracing::{debug, instrument};
 
 use crate::keys::{self, PK};
+use crate::opportunities::{item_size, value_size};
 use crate::store::{decode, s, Item};
 use crate::{Store, StoreError};
 
@@ -72,6 +73,53 @@ struct Lookup {
     created_at: DateTime<Utc>,
 }
 
+/// An e-mail or phone that becomes a lookup sort key (`EMAIL#…`, `PHONE#…`; DynamoDB allows
+/// 1 024 bytes): at most [`keys::MAX_ID_LEN`] bytes, no control characters. Else
+/// [`StoreError::InvalidInput`] with the value redacted (`…`): it is personal data.
+fn check_lookup_value(workspace: &str, what: &'static str, value: &str) -> Result<(), StoreError> {
+    let reason = if value.len() > keys::MAX_ID_LEN {
+        "longer than 512 bytes"
+    } else if value.chars().any(char::is_control) {
+        "must not contain control characters"
+    } else {
+        return Ok(());
+    };
+    Err(StoreError::InvalidInput {
+        workspace: workspace.to_owned(),
+        what,
+        value: "…".to_owned(),
+        reason,
+    })
+}
+
+/// [`StoreError::ContactTooLarge`] when a contact item is over
+/// [`MAX_ITEM_BYTES`](crate::opportunities::MAX_ITEM_BYTES) (estimated as opportunities are),
+/// naming its largest attribute.
+fn check_contact_size(
+    workspace: &str,
+    customer_id: Option<i64>,
+    item: &Item,
+) -> Result<(), StoreError> {
+    let limit = crate::opportunities::MAX_ITEM_BYTES;
+    let bytes = item_size(item);
+    if bytes <= limit {
+        return Ok(());
+    }
+    let (field, field_bytes) = item
+        .iter()
+        .map(|(k, v)| (k.as_str(), k.len() + value_size(v)))
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
+        .unwrap_or_default();
+    Err(StoreError::ContactTooLarge {
+        workspace: workspace.to_owned(),
+        customer_id,
+        field: field.to_owned(),
+        field_bytes,
+        bytes,
+        limit,
+    })
+}
+
 enum Attempt {
     Done(ContactResolution),
     /// A conditional write lost a race; resolve again.
@@ -100,7 +148,11 @@ impl Store {
     /// written as `createdAt`/`updatedAt`.
     ///
     /// Errors: invalid workspace; request failures; [`StoreError::ResolutionContended`] (retryable)
-    /// after six lost races.
+    /// after six lost races. Permanent problems of this one candidate
+    /// ([`StoreError::is_record_problem`]): an e-mail or phone that cannot be a lookup key
+    /// ([`StoreError::InvalidInput`]: over 512 bytes or with control characters), and a new
+    /// contact item over the size limit ([`StoreError::ContactTooLarge`], checked before any
+    /// write; the mapping caps names so that it does not happen).
     #[instrument(skip_all, fields(workspace = %workspace, customer_id = ?candidate.customer_id))]
     pub async fn resolve_contact(
         &self,
@@ -119,6 +171,13 @@ impl Store {
             .as_deref()
             .map(str::trim)
             .filter(|p| !p.is_empty());
+        // Both become lookup sort keys (DynamoDB: at most 1 024 bytes).
+        if let Some(email) = &email {
+            check_lookup_value(workspace, "email", email)?;
+        }
+        if let Some(phone) = phone {
+            check_lookup_value(workspace, "phone", phone)?;
+        }
         for attempt in 1..=MAX_RESOLVE_ATTEMPTS {
             match self
                 .resolve_once(workspace, candidate, email.as_deref(), phone, now)
@@ -273,8 +332,11 @@ impl Store {
             contact_id: contact_id.clone(),
             created_at: now,
         };
-        let mut writes =
-            vec![self.put_if_absent(workspace, &pk, &contact_sk, "contact", &contact)?];
+        let contact_put = self.put_if_absent(workspace, &pk, &contact_sk, "contact", &contact)?;
+        if let Some(item) = contact_put.put().map(Put::item) {
+            check_contact_size(workspace, candidate.customer_id, item)?;
+        }
+        let mut writes = vec![contact_put];
         for (sk, what) in [
             (email.map(keys::sk_email), "email lookup"),
             (phone.map(keys::sk_phone), "phone lookup"),
@@ -417,5 +479,43 @@ impl Store {
                 decode(workspace, &pk, &sk, "contact", item)
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contact_size_check_names_the_customer_and_the_largest_field() {
+        let contact = |first: String| Contact {
+            contact_id: "c-1".into(),
+            first_name: Some(first),
+            last_name: Some("A".into()),
+            email: None,
+            phone: None,
+            customer_ids: vec![3_301_457],
+            created_at: DateTime::<Utc>::UNIX_EPOCH,
+            updated_at: DateTime::<Utc>::UNIX_EPOCH,
+        };
+        let item: Item = serde_dynamo::to_item(contact("b".repeat(1_000))).unwrap();
+        assert!(check_contact_size("ws", Some(3_301_457), &item).is_ok());
+        let item: Item = serde_dynamo::to_item(contact("b".repeat(500_000))).unwrap();
+        let err = check_contact_size("ws", Some(3_301_457), &item).unwrap_err();
+        assert!(err.is_record_problem() && !err.is_retryable());
+        let text = err.to_string();
+        assert!(
+            text.contains("customer 3301457") && text.contains("`firstName`"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn lookup_values_that_cannot_be_keys_are_refused_without_echoing_them() {
+        assert!(check_lookup_value("ws", "email", "a@b.example").is_ok());
+        let long = format!("{}@example.com", "a".repeat(600));
+        let err = check_lookup_value("ws", "email", &long).unwrap_err();
+        assert!(err.is_record_problem());
+        assert!(!err.to_string().contains("aaaa"), "{err}");
     }
 }

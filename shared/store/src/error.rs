@@ -120,6 +120,28 @@ pub enum StoreError {
         limit: usize,
     },
 
+    /// A new contact's item would exceed the store's size limit (below DynamoDB's 400 KB,
+    /// SPEC.md §5). Nothing was written. Names the ServiceTitan customer and the largest field.
+    #[error(
+        "workspace {workspace}: contact of customer {customer} is {bytes} bytes as a DynamoDB \
+         item, over the {limit}-byte limit; largest field `{field}` ({field_bytes} bytes)",
+        customer = customer_id.map_or_else(|| "-".to_owned(), |c| c.to_string()),
+    )]
+    ContactTooLarge {
+        /// The workspace.
+        workspace: String,
+        /// The ServiceTitan customer id (External Contact ID) the contact was created for.
+        customer_id: Option<i64>,
+        /// The largest attribute of the item (`firstName`, `lastName`, `email`, `phone`...).
+        field: String,
+        /// That attribute's estimated size in bytes (name and value).
+        field_bytes: usize,
+        /// Estimated DynamoDB item size in bytes.
+        bytes: usize,
+        /// The limit in bytes.
+        limit: usize,
+    },
+
     /// Contact resolution kept losing races against concurrent writers.
     #[error("workspace {workspace}: contact resolution did not settle after {attempts} attempts")]
     ResolutionContended {
@@ -129,9 +151,11 @@ pub enum StoreError {
         attempts: u32,
     },
 
-    /// BatchGetItem kept returning unprocessed keys.
-    #[error("workspace {workspace}: BatchGetItem left {count} keys unprocessed after retries")]
+    /// A batch call (BatchGetItem, BatchWriteItem) kept returning unprocessed keys.
+    #[error("workspace {workspace}: {operation} left {count} keys unprocessed after retries")]
     Unprocessed {
+        /// The batch operation.
+        operation: &'static str,
         /// The workspace.
         workspace: String,
         /// How many keys were still unprocessed.
@@ -167,6 +191,31 @@ impl StoreError {
         match self {
             StoreError::Dynamo(e) => e.retryable,
             StoreError::ResolutionContended { .. } | StoreError::Unprocessed { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// Whether the error is a permanent problem of the one record being written, not of the
+    /// store or the run: an item over the size limit ([`StoreError::ItemTooLarge`],
+    /// [`StoreError::ContactTooLarge`]), a value that cannot be a key ([`StoreError::InvalidInput`]),
+    /// an item that cannot be encoded, or a DynamoDB `ValidationException` about a size (item
+    /// over 400 KB, key attribute over 2 048 / 1 024 bytes). A caller skips that record and
+    /// reports it as a bad record (SPEC.md §4), and the rest of the run goes on. Never true for a
+    /// retryable error, nor for errors that would hit every record (invalid workspace, missing
+    /// table, access denied, malformed requests).
+    pub fn is_record_problem(&self) -> bool {
+        match self {
+            StoreError::ItemTooLarge { .. }
+            | StoreError::ContactTooLarge { .. }
+            | StoreError::InvalidInput { .. } => true,
+            StoreError::Codec { direction, .. } => *direction == "encode",
+            StoreError::Dynamo(e) => {
+                !e.retryable
+                    && e.code.as_deref() == Some("ValidationException")
+                    && e.message
+                        .as_deref()
+                        .is_some_and(|m| m.to_ascii_lowercase().contains("size"))
+            }
             _ => false,
         }
     }

@@ -81,7 +81,8 @@ pub struct UpsertReport {
     /// Items that appeared more than once in the input: only the newest occurrence (by External
     /// Updated At, the later one on a tie) is considered, the others are counted here.
     pub superseded: usize,
-    /// Items that can never be stored as they are (too large, unusable external or contact id).
+    /// Items that can never be stored as they are (too large even with trimmed details,
+    /// unusable external or contact id).
     /// Permanent: retrying will not help; the rest of the call was still written. Each is also
     /// logged at error level.
     pub failed: Vec<UpsertFailure>,
@@ -192,7 +193,8 @@ impl Store {
     ///
     /// Puts run 16 at a time. Items over [`MAX_ITEM_BYTES`] (estimated DynamoDB size) and items
     /// with an unusable external or contact id are reported in [`UpsertReport::failed`] with the
-    /// workspace, model and external id; the others are still written. `now` (UTC) becomes
+    /// workspace, model and external id; the others are still written. Over [`MAX_ITEM_BYTES`]
+    /// here means over it even with trimmed details (see [`Store::upsert`]). `now` (UTC) becomes
     /// `syncedAt`.
     ///
     /// Errors: invalid workspace; request failures (throttling after the SDK's retries, network):
@@ -217,7 +219,12 @@ impl Store {
 
     /// [`Store::upsert_opportunities`] with the source records of each item
     /// ([`StoredOpportunity::sources`], part of the content hash). An item too large with its
-    /// sources is written without them rather than failed.
+    /// sources is written without them; one too large even without them is written with its
+    /// details trimmed to fit (SPEC.md §5: "cap list lengths and long text; say what was cut"):
+    /// [`opportunity::details::fit_details`] shortens long text in steps, then drops the largest
+    /// keys, and lists the cut keys under `details:truncated` / `details:dropped`. The stored
+    /// opportunity and its content hash are the trimmed ones, so an identical rebuild is
+    /// `unchanged`. Only an item whose fields besides its details are over the limit is failed.
     ///
     /// Errors: as [`Store::upsert_opportunities`].
     #[instrument(skip_all, fields(workspace = %workspace, items = items.len()))]
@@ -248,6 +255,12 @@ impl Store {
                         },
                         now,
                     )
+                }
+                other => other,
+            };
+            let attempt = match attempt {
+                Err(StoreError::ItemTooLarge { bytes, .. }) => {
+                    self.prepare_fitted(workspace, &pk, opp, u.contact_id, bytes, now)
                 }
                 other => other,
             };
@@ -289,17 +302,36 @@ impl Store {
             }
         }
 
-        let results: Vec<Result<bool, StoreError>> = futures::stream::iter(to_write)
-            .map(|p| self.put_opportunity(workspace, &pk, p))
+        let results: Vec<(String, Result<bool, StoreError>)> = futures::stream::iter(to_write)
+            .map(|p| async {
+                let sk = p.sk.clone();
+                (sk, self.put_opportunity(workspace, &pk, p).await)
+            })
             .buffer_unordered(PUT_CONCURRENCY)
             .collect()
             .await;
         let mut first_error = None;
         let mut errors = 0usize;
-        for r in results {
+        for (sk, r) in results {
             match r {
                 Ok(true) => report.written += 1,
                 Ok(false) => report.refused += 1,
+                // DynamoDB refused this one item (e.g. over 400 KB although the estimate was
+                // not): permanent, reported like an item the estimate caught.
+                Err(error) if error.is_record_problem() => match keys::parse_sk_opp(&sk) {
+                    Some((model, external_id)) => {
+                        error!(%model, %external_id, error = %error, "opportunity not stored");
+                        report.failed.push(UpsertFailure {
+                            model,
+                            external_id,
+                            error,
+                        });
+                    }
+                    None => {
+                        errors += 1;
+                        first_error.get_or_insert(error);
+                    }
+                },
                 Err(e) => {
                     errors += 1;
                     first_error.get_or_insert(e);
@@ -311,6 +343,59 @@ impl Store {
             return Err(e);
         }
         Ok(report)
+    }
+
+    /// An opportunity over [`MAX_ITEM_BYTES`] without its sources (`bytes` as estimated):
+    /// prepared again with its details brought under what the rest of the item leaves
+    /// ([`opportunity::details::fit_details`]: shorter text, then the largest keys dropped,
+    /// the cut keys listed in the details), without sources. The content hash is the trimmed
+    /// opportunity's, so an identical rebuild is still `unchanged`.
+    ///
+    /// Errors: [`StoreError::ItemTooLarge`] when even trimmed details do not fit (the rest of
+    /// the item alone is over the limit); as [`Store::prepare`] otherwise.
+    fn prepare_fitted(
+        &self,
+        workspace: &str,
+        pk: &str,
+        opp: &Opportunity,
+        contact_id: &str,
+        bytes: usize,
+        now: DateTime<Utc>,
+    ) -> Result<Prepared, StoreError> {
+        let too_large = || StoreError::ItemTooLarge {
+            workspace: workspace.to_owned(),
+            model: opp.model,
+            external_id: opp.external_id.clone(),
+            bytes,
+            limit: MAX_ITEM_BYTES,
+        };
+        let details_len = opportunity::details::encoded_len(&opp.details);
+        let budget = MAX_ITEM_BYTES
+            .checked_sub(bytes.saturating_sub(details_len))
+            .ok_or_else(too_large)?;
+        let (details, trimmed) =
+            opportunity::details::fit_details(&opp.details, budget).ok_or_else(too_large)?;
+        warn!(
+            model = %opp.model,
+            external_id = %opp.external_id,
+            bytes,
+            truncated = trimmed.truncated,
+            dropped = trimmed.dropped,
+            "opportunity details trimmed to fit the item size limit"
+        );
+        let fitted = Opportunity {
+            model: opp.model,
+            external_id: opp.external_id.clone(),
+            external_contact_id: opp.external_contact_id.clone(),
+            standard: opp.standard.clone(),
+            details,
+        };
+        let upsert = Upsert {
+            opportunity: &fitted,
+            contact_id,
+            sources: None,
+        };
+        self.prepare(workspace, pk, &upsert, now)
     }
 
     fn prepare(
@@ -417,6 +502,7 @@ impl Store {
             while !pending.is_empty() {
                 if round == BATCH_GET_ROUNDS {
                     return Err(StoreError::Unprocessed {
+                        operation: "BatchGetItem",
                         workspace: workspace.to_owned(),
                         count: pending.len(),
                     });
@@ -610,7 +696,8 @@ pub fn item_size(item: &HashMap<String, AttributeValue>) -> usize {
     item.iter().map(|(k, v)| k.len() + value_size(v)).sum()
 }
 
-fn value_size(v: &AttributeValue) -> usize {
+/// Estimated DynamoDB size of one attribute value in bytes (the rules of [`item_size`]).
+pub(crate) fn value_size(v: &AttributeValue) -> usize {
     match v {
         AttributeValue::S(s) => s.len(),
         AttributeValue::N(n) => n.len().div_ceil(2) + 1,

@@ -342,6 +342,93 @@ impl Store {
             .transpose()
     }
 
+    /// Delete every item of `workspace` (its integration, feed progress, leases, contacts and
+    /// their links, opportunities, note claims: all items under partition key `WS#<workspace>`).
+    /// Other workspaces are not touched. For local resets (`stsync demo --fresh`) and tests; a
+    /// production offboarding would run it too. Reads keys a page at a time (Query on the table,
+    /// strongly consistent, keys only) and deletes them 25 per BatchWriteItem, sending unprocessed
+    /// items again with a short growing pause. Returns the number of items deleted.
+    ///
+    /// Errors: the id check's error for an invalid workspace id; [`StoreError::Dynamo`] when a
+    /// Query or BatchWriteItem fails; [`StoreError::Unprocessed`] when deletes stay unprocessed
+    /// after 10 tries (items deleted before stay deleted; calling it again finishes the job).
+    #[instrument(skip_all, fields(workspace = %workspace))]
+    pub async fn delete_workspace(&self, workspace: &str) -> Result<u64, StoreError> {
+        use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
+        keys::validate_workspace(workspace)?;
+        let pk = keys::pk(workspace);
+        let mut deleted = 0u64;
+        let mut start: Option<Item> = None;
+        loop {
+            self.count_read();
+            let out = self
+                .client
+                .query()
+                .table_name(self.table.as_ref())
+                .key_condition_expression("#h = :h")
+                .expression_attribute_names("#h", PK)
+                .expression_attribute_names("#s", SK)
+                .expression_attribute_values(":h", s(&pk))
+                .projection_expression("#h, #s")
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| StoreError::sdk("Query", Some(workspace), format!("{pk}/*"), e))?;
+            let keys: Vec<Item> = out.items.unwrap_or_default();
+            for chunk in keys.chunks(25) {
+                let mut pending: Vec<WriteRequest> = chunk
+                    .iter()
+                    .map(|key| {
+                        let delete = DeleteRequest::builder()
+                            .set_key(Some(key.clone()))
+                            .build()
+                            .map_err(StoreError::build("BatchWriteItem"))?;
+                        Ok(WriteRequest::builder().delete_request(delete).build())
+                    })
+                    .collect::<Result<_, StoreError>>()?;
+                let mut tries = 0u32;
+                while !pending.is_empty() {
+                    tries += 1;
+                    if tries > 1 {
+                        tokio::time::sleep(Duration::from_millis(50 * u64::from(tries))).await;
+                    }
+                    let sent = pending.len() as u64;
+                    self.count_write_request();
+                    let out = self
+                        .client
+                        .batch_write_item()
+                        .request_items(self.table.as_ref(), std::mem::take(&mut pending))
+                        .send()
+                        .await
+                        .map_err(|e| {
+                            StoreError::sdk("BatchWriteItem", Some(workspace), format!("{pk}/*"), e)
+                        })?;
+                    pending = out
+                        .unprocessed_items
+                        .and_then(|mut u| u.remove(self.table.as_ref()))
+                        .unwrap_or_default();
+                    let done = sent - pending.len() as u64;
+                    self.count_items_written(done);
+                    deleted += done;
+                    if !pending.is_empty() && tries >= 10 {
+                        return Err(StoreError::Unprocessed {
+                            operation: "BatchWriteItem",
+                            workspace: workspace.to_owned(),
+                            count: pending.len(),
+                        });
+                    }
+                }
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        info!(deleted, "workspace deleted");
+        Ok(deleted)
+    }
+
     /// Every workspace's integration, ordered by workspace id, through the sparse index `gsi2`
     /// (a Query, never a Scan; eventually consistent like every GSI read). Paginated internally.
     #[instrument(skip_all)]

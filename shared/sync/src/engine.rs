@@ -332,9 +332,9 @@ struct InHand {
 /// Stored opportunities by external id.
 type StoredMap = HashMap<String, StoredOpportunity>;
 
-/// A rebuilt opportunity (or why it could not be mapped) and the encoded [`Sources`] it was
-/// built from.
-type Built = (Result<Opportunity, MapError>, Option<String>);
+/// The base record's id, the opportunity rebuilt from it (or why it could not be mapped) and
+/// the encoded [`Sources`] it was built from.
+type Built = (Id, Result<Opportunity, MapError>, Option<String>);
 
 /// The ServiceTitan records an opportunity was built from (its base record and the related
 /// rows of its bundle, inactive ones included), kept with it in the store
@@ -684,6 +684,22 @@ fn not_before(
     mapped
 }
 
+/// The base records counted as bad in one run, by `<model> <id>`. A record that cannot be
+/// mapped or stored fails again each time a feed of the same run rebuilds it (jobs, then
+/// appointments, assignments, estimates...), with a message that may differ (its size grows
+/// with the rows merged in); it is one bad record (SPEC.md §4 "counted").
+#[derive(Debug, Default)]
+struct BadRecords(BTreeSet<String>);
+
+impl BadRecords {
+    /// Count `message` in `report` unless `key` was already counted.
+    fn note(&mut self, report: &mut SyncReport, key: String, message: String) {
+        if self.0.insert(key) {
+            report.note_bad(message);
+        }
+    }
+}
+
 /// One sync run of one model for one integration.
 pub(crate) struct Run<'a> {
     client: &'a Client,
@@ -699,6 +715,8 @@ pub(crate) struct Run<'a> {
     /// The phase of the feed being read.
     phase: Phase,
     cache: PeopleCache,
+    /// The base records already counted as bad in this run.
+    bad_seen: BadRecords,
     pub(crate) report: SyncReport,
 }
 
@@ -723,6 +741,7 @@ impl<'a> Run<'a> {
             created_floor: None,
             phase: Phase::Incremental,
             cache: PeopleCache::default(),
+            bad_seen: BadRecords::default(),
             report: SyncReport {
                 workspace_id: integration.workspace_id.clone(),
                 ..SyncReport::default()
@@ -1778,7 +1797,7 @@ impl<'a> Run<'a> {
             b.employees = pick_all(&r.employees, sold_by.iter().copied());
             b.technicians = pick_all(&r.technicians, sold_by.iter().copied());
             let mapped = not_before(map_job(&b, &self.mapping), stored.get(&id.to_string()));
-            out.push((mapped, Sources::of_job(b).encode()));
+            out.push((id, mapped, Sources::of_job(b).encode()));
         }
         Ok(out)
     }
@@ -1917,23 +1936,32 @@ impl<'a> Run<'a> {
                 map_membership(&b, &self.mapping),
                 stored.get(&id.to_string()),
             );
-            out.push((mapped, Sources::of_membership(b).encode()));
+            out.push((id, mapped, Sources::of_membership(b).encode()));
         }
         Ok(out)
     }
 
+    /// Count a bad record (SPEC.md §4) once per run: `key` (`<model> <id>`) names the base
+    /// record, `message` says what is wrong. A record already counted in this run is only
+    /// logged.
+    fn note_bad_record(&mut self, key: String, message: String) {
+        self.bad_seen.note(&mut self.report, key, message);
+    }
+
     /// Resolve the mapped opportunities' contacts (in order, so two records of one new customer
-    /// make one contact) and upsert them; mapping errors are reported as bad records.
+    /// make one contact) and upsert them. Mapping errors, contacts the store cannot hold and
+    /// opportunities it cannot store ([`store::StoreError::is_record_problem`]) are reported as
+    /// bad records, each base record once per run; the other records are still written.
     async fn write(&mut self, mapped: Vec<Built>) -> Result<(), SyncError> {
-        let (store, ws, now) = (self.store, self.ws(), self.now);
+        let (store, ws, now, model) = (self.store, self.ws(), self.now, self.model);
         let mut items: Vec<(Opportunity, String, Option<String>)> =
             Vec::with_capacity(mapped.len());
-        for (result, sources) in mapped {
+        for (id, result, sources) in mapped {
             let opportunity = match result {
                 Ok(o) => o,
                 Err(e) => {
                     warn!(resource = %e.resource, id = %e.id, field = %e.field, "record not mapped");
-                    self.report.note_bad(e.to_string());
+                    self.note_bad_record(format!("{model} {id}"), e.to_string());
                     continue;
                 }
             };
@@ -1942,7 +1970,21 @@ impl<'a> Run<'a> {
                 self.created_floor = Some(created);
             }
             let candidate = ContactCandidate::from_opportunity(&opportunity);
-            let resolution = store.resolve_contact(ws, &candidate, now).await.ws(ws)?;
+            let resolution = match store.resolve_contact(ws, &candidate, now).await {
+                Ok(resolution) => resolution,
+                Err(e) if e.is_record_problem() => {
+                    let customer = candidate
+                        .customer_id
+                        .map_or_else(|| "none".to_owned(), |c| c.to_string());
+                    warn!(%model, id, customer = %customer, error = %e, "contact not stored; record skipped");
+                    self.note_bad_record(
+                        format!("{model} {id}"),
+                        format!("{model} {id} (customer {customer}): contact not stored: {e}"),
+                    );
+                    continue;
+                }
+                Err(e) => return Err(e).ws(ws),
+            };
             if resolution.created {
                 self.report.contacts_created += 1;
             }
@@ -1959,6 +2001,7 @@ impl<'a> Run<'a> {
                 sources: sources.as_deref(),
             })
             .collect();
+        // SPEC.md §5: an oversized opportunity is stored trimmed, saying what was cut.
         let upsert = store.upsert(ws, &upserts, now).await.ws(ws)?;
         self.report.opportunities_written += upsert.written as u64;
         self.report.opportunities_unchanged += upsert.unchanged as u64;
@@ -1966,10 +2009,18 @@ impl<'a> Run<'a> {
         // Permanent per-item problems (e.g. an item over the size limit) are reported like bad
         // records: the rest of the page is written and the watermark may move on.
         for failure in &upsert.failed {
-            self.report.note_bad(format!(
-                "{} {}: not stored: {}",
-                failure.model, failure.external_id, failure.error
-            ));
+            let customer = items
+                .iter()
+                .find(|(o, _, _)| o.model == failure.model && o.external_id == failure.external_id)
+                .and_then(|(o, _, _)| o.external_contact_id.clone())
+                .unwrap_or_else(|| "none".to_owned());
+            self.note_bad_record(
+                format!("{} {}", failure.model, failure.external_id),
+                format!(
+                    "{} {} (customer {customer}): not stored: {}",
+                    failure.model, failure.external_id, failure.error
+                ),
+            );
         }
         Ok(())
     }
@@ -2043,6 +2094,32 @@ mod tests {
         hand.appointments.insert(stale.id, stale);
         Sources::of_job(bundle).into_hand(&mut hand);
         assert_eq!(hand.appointments[&kept.id], kept, "a newer kept copy wins");
+    }
+
+    #[test]
+    fn a_bad_record_rebuilt_by_several_feeds_counts_once() {
+        let mut report = SyncReport::default();
+        let mut seen = BadRecords::default();
+        seen.note(
+            &mut report,
+            "job 7".into(),
+            "job 7: not stored: 810449 bytes".into(),
+        );
+        seen.note(
+            &mut report,
+            "job 7".into(),
+            "job 7: not stored: 812412 bytes".into(),
+        );
+        seen.note(
+            &mut report,
+            "membership 7".into(),
+            "membership 7: bad".into(),
+        );
+        assert_eq!(report.bad_records, 2);
+        assert_eq!(
+            report.bad_record_samples,
+            ["job 7: not stored: 810449 bytes", "membership 7: bad"]
+        );
     }
 
     #[test]

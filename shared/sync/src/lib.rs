@@ -76,7 +76,9 @@ pub struct SyncReport {
     pub opportunities_refused: u64,
     /// Contacts created by this run.
     pub contacts_created: u64,
-    /// Records skipped as bad (each also logged with resource, id and field).
+    /// Records skipped as bad (each also logged with resource, id and field): rows that do not
+    /// decode, and base records that cannot be mapped, whose contact or opportunity the store
+    /// cannot hold; a base record counts once per run however many feeds rebuild it.
     pub bad_records: u64,
     /// Messages of the first bad records (at most 20), e.g. `job 41: field createdOn: ...`.
     pub bad_record_samples: Vec<String>,

@@ -616,44 +616,58 @@ pub async fn concurrent_upserts_keep_the_newest(store: &Store) {
     assert_eq!(stored.opportunity.details["version"], json!(7));
 }
 
-pub async fn oversized_opportunity_is_reported_not_dropped(store: &Store) {
+pub async fn oversized_opportunity_is_trimmed_to_fit(store: &Store) {
     let mut big = opp(Model::Job, "9", t0(), None);
     big.details
         .insert("summary".into(), json!("x".repeat(380_000)));
     let small = opp(Model::Job, "10", t0(), None);
     let report = store
-        .upsert_opportunities("ws-a", &[(big, "c".into()), (small, "c".into())], t0())
+        .upsert_opportunities(
+            "ws-a",
+            &[(big.clone(), "c".into()), (small, "c".into())],
+            t0(),
+        )
         .await
         .unwrap();
-    assert_eq!(report.written, 1);
-    assert_eq!(report.failed.len(), 1);
-    let failure = &report.failed[0];
-    assert_eq!(
-        (failure.model, failure.external_id.as_str()),
-        (Model::Job, "9")
-    );
-    let message = failure.error.to_string();
-    assert!(
-        matches!(failure.error, StoreError::ItemTooLarge { .. }),
-        "{message}"
-    );
-    assert!(
-        message.contains("ws-a") && message.contains("job/9"),
-        "{message}"
-    );
-    assert!(!failure.error.is_retryable());
-    assert_eq!(
-        store
-            .get_opportunity("ws-a", Model::Job, "9")
-            .await
-            .unwrap(),
-        None
-    );
-    assert!(store
-        .get_opportunity("ws-a", Model::Job, "10")
+    assert_eq!((report.written, report.failed.len()), (2, 0));
+    let stored = store
+        .get_opportunity("ws-a", Model::Job, "9")
         .await
         .unwrap()
-        .is_some());
+        .unwrap();
+    let summary = stored.opportunity.details["summary"].as_str().unwrap();
+    assert!(summary.len() < 380_000);
+    assert!(summary.ends_with(opportunity::details::TRUNCATION_MARKER));
+    assert_eq!(
+        stored.opportunity.details[opportunity::details::DETAILS_TRUNCATED],
+        json!(["summary"])
+    );
+    // The other details and the standard fields are kept as they were.
+    assert_eq!(stored.opportunity.standard, big.standard);
+    // Rebuilding the same oversized record writes nothing.
+    let again = store
+        .upsert_opportunities("ws-a", &[(big.clone(), "c".into())], t0())
+        .await
+        .unwrap();
+    assert_eq!((again.written, again.unchanged), (0, 1));
+
+    // An item that can never be stored (an unusable external id) is reported, the rest written.
+    let mut bad = opp(Model::Job, "11", t0(), None);
+    bad.external_id = "x".repeat(2_000);
+    let report = store
+        .upsert_opportunities(
+            "ws-a",
+            &[
+                (bad, "c".into()),
+                (opp(Model::Job, "12", t0(), None), "c".into()),
+            ],
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert_eq!((report.written, report.failed.len()), (1, 1));
+    assert_eq!(report.failed[0].model, Model::Job);
+    assert!(!report.failed[0].error.is_retryable());
 }
 
 pub async fn customer_index_finds_opportunities(store: &Store) {
@@ -786,4 +800,51 @@ pub async fn source_records_are_kept_and_dropped_when_too_large(store: &Store) {
         .unwrap();
     assert_eq!(stored.sources, None);
     assert_eq!(stored.opportunity, *o);
+}
+
+pub async fn deleting_a_workspace_keeps_the_others(store: &Store) {
+    store.put_integration(&integration("ws-a")).await.unwrap();
+    store.put_integration(&integration("ws-b")).await.unwrap();
+    // More opportunities than one BatchWriteItem (25) deletes, plus a contact and its links.
+    let mut upserts = Vec::new();
+    for i in 0..30 {
+        let o = opp(Model::Job, &i.to_string(), t0(), Some("7"));
+        let r = store
+            .resolve_contact("ws-a", &ContactCandidate::from_opportunity(&o), t0())
+            .await
+            .unwrap();
+        upserts.push((o, r.contact_id));
+    }
+    store
+        .upsert_opportunities("ws-a", &upserts, t0())
+        .await
+        .unwrap();
+    let kept = opp(Model::Job, "1", t0(), Some("7"));
+    let rb = store
+        .resolve_contact("ws-b", &ContactCandidate::from_opportunity(&kept), t0())
+        .await
+        .unwrap();
+    store
+        .upsert_opportunities("ws-b", &[(kept.clone(), rb.contact_id.clone())], t0())
+        .await
+        .unwrap();
+
+    let deleted = store.delete_workspace("ws-a").await.unwrap();
+    // The integration, 30 opportunities, the contact and at least its customer link.
+    assert!(deleted >= 33, "{deleted} items deleted");
+    assert_eq!(store.get_integration("ws-a").await.unwrap(), None);
+    assert!(store
+        .list_opportunities("ws-a", None)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store.list_contacts("ws-a").await.unwrap().is_empty());
+    assert_eq!(store.delete_workspace("ws-a").await.unwrap(), 0);
+
+    assert!(store.get_integration("ws-b").await.unwrap().is_some());
+    let b = store.list_opportunities("ws-b", None).await.unwrap();
+    assert_eq!(b.len(), 1);
+    assert_eq!(b[0].opportunity, kept);
+    assert_eq!(store.list_contacts("ws-b").await.unwrap().len(), 1);
+    assert!(store.delete_workspace("ws#b").await.is_err());
 }
