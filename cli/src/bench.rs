@@ -67,12 +67,12 @@ pub enum BenchCommand {
 /// `stsync bench sync` options.
 #[derive(clap::Args)]
 pub struct SyncBenchArgs {
-    /// Jobs the sandbox generates (over the 90 days before now).
-    #[arg(long, default_value_t = 100_000)]
+    /// Jobs the sandbox generates (over the 90 days before now; at most 10 000 000).
+    #[arg(long, default_value_t = 100_000, value_parser = crate::demo::generated_size())]
     jobs: usize,
     /// Customers the sandbox generates (default: 2 per 5 jobs, the demo's ratio; about one in
-    /// six active customers holds a membership).
-    #[arg(long)]
+    /// six active customers holds a membership; at most 10 000 000, at least 1 with jobs).
+    #[arg(long, value_parser = crate::demo::generated_size())]
     customers: Option<usize>,
     /// Seed of the generated data.
     #[arg(long, default_value_t = 42)]
@@ -81,8 +81,8 @@ pub struct SyncBenchArgs {
     /// client's budget is set to the same. Without it neither side limits.
     #[arg(long)]
     rate_limit: Option<u32>,
-    /// Rows per export-feed page the sandbox serves.
-    #[arg(long, default_value_t = 500)]
+    /// Rows per export-feed page the sandbox serves (1 to 5000, ServiceTitan's largest page).
+    #[arg(long, default_value_t = 500, value_parser = export_page_size())]
     export_page_size: usize,
     /// Print one JSON object instead of text.
     #[arg(long)]
@@ -147,6 +147,12 @@ struct ModelBench {
     idle_store_writes: u64,
 }
 
+/// The value parser of `--export-page-size`: 1 to ServiceTitan's largest page size
+/// (API-NOTES §5.1, [`st_sandbox::MAX_PAGE_SIZE`]).
+fn export_page_size() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(1..=st_sandbox::MAX_PAGE_SIZE as u64)
+}
+
 /// Run `stsync bench <command>`.
 pub async fn run(endpoint: Option<&str>, table: &str, command: BenchCommand) -> Result<()> {
     match command {
@@ -162,6 +168,7 @@ fn say(msg: &str) {
 async fn run_sync(endpoint: Option<&str>, table: &str, args: SyncBenchArgs) -> Result<()> {
     let now = Utc::now();
     let customers = args.customers.unwrap_or((args.jobs * 2 / 5).max(10));
+    crate::demo::check_sizes(args.jobs, customers)?;
     let cfg = SandboxConfig {
         seed: args.seed,
         jobs: args.jobs,
@@ -860,6 +867,57 @@ mod tests {
         assert!(small["feed_pages"] > job["feed_pages"]);
         let m = min_api_calls(&data, Model::Membership, &sel, start, now, 500);
         assert_eq!(m["incremental_feeds"], 5);
+    }
+
+    #[derive(clap::Parser)]
+    struct BenchCli {
+        #[command(subcommand)]
+        command: BenchCommand,
+    }
+
+    fn parse(args: &[&str]) -> Result<SyncBenchArgs, String> {
+        use clap::Parser;
+        let argv = ["bench", "sync"].iter().chain(args);
+        match BenchCli::try_parse_from(argv) {
+            Ok(BenchCli {
+                command: BenchCommand::Sync(a),
+            }) => Ok(a),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    #[test]
+    fn bench_flags_are_range_checked() {
+        for (flag, value) in [
+            ("--export-page-size", "0"),
+            ("--export-page-size", "5001"),
+            ("--jobs", "18446744073709551615"),
+            ("--customers", "10000001"),
+        ] {
+            let err = parse(&[flag, value]).err().unwrap_or_default();
+            assert!(err.contains(flag), "{flag} {value}: {err}");
+        }
+        let a = parse(&["--export-page-size", "5000", "--jobs", "50"]).unwrap();
+        assert_eq!((a.export_page_size, a.jobs), (5000, 50));
+        assert_eq!(
+            parse(&["--export-page-size", "1"])
+                .unwrap()
+                .export_page_size,
+            1
+        );
+    }
+
+    #[tokio::test]
+    async fn jobs_without_customers_are_refused_before_generating() {
+        let args = parse(&["--jobs", "50", "--customers", "0"]).unwrap();
+        let err = run_sync(None, "unused", args)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("--customers 0") && err.contains("--jobs 50"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -118,8 +118,28 @@ pub struct ScopesArgs {
     json: bool,
 }
 
+/// The platform's ST-App-Key: `flag` (`--app-key` / `ST_APP_KEY`) when given, else the secret
+/// named by `ST_APP_KEY_SECRET_ID` (default [`APP_KEY_SECRET_ID`]) in `secrets`.
+///
+/// Errors: neither is available (the message says both ways and where secrets were looked up).
+pub(crate) async fn app_key(
+    flag: Option<String>,
+    secrets: &SecretsBackend,
+) -> Result<SecretString> {
+    if let Some(k) = flag {
+        return Ok(SecretString::from(k));
+    }
+    let id = std::env::var("ST_APP_KEY_SECRET_ID").unwrap_or_else(|_| APP_KEY_SECRET_ID.into());
+    secrets.get(&id).await.with_context(|| {
+        format!(
+            "the platform ST-App-Key: pass --app-key / ST_APP_KEY, or store it as secret `{id}` in {}",
+            secrets.describe()
+        )
+    })
+}
+
 /// Where this run keeps secrets.
-enum SecretsBackend {
+pub(crate) enum SecretsBackend {
     /// AWS Secrets Manager (standard AWS configuration; `AWS_ENDPOINT_URL` applies).
     Aws(SecretsManager),
     /// `<data-dir>/secrets.json`, mode 0600 (embedded store, no AWS).
@@ -127,7 +147,7 @@ enum SecretsBackend {
 }
 
 impl SecretsBackend {
-    async fn open(data_dir: &Path, dynamodb_endpoint: Option<&str>) -> Result<Self> {
+    pub(crate) async fn open(data_dir: &Path, dynamodb_endpoint: Option<&str>) -> Result<Self> {
         let set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
         let aws = dynamodb_endpoint.is_some()
             || std::env::var("STSYNC_STORE").is_ok_and(|v| v == "aws")
@@ -144,7 +164,7 @@ impl SecretsBackend {
         })
     }
 
-    fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             SecretsBackend::Aws(_) => "AWS Secrets Manager".into(),
             SecretsBackend::File(f) => format!("local file {} (0600)", f.path.display()),
@@ -341,19 +361,7 @@ pub async fn run_connect(
     let open = crate::open_store(data_dir, endpoint, table).await?;
     let store = &open.store;
     let secrets = SecretsBackend::open(data_dir, endpoint).await?;
-    let app_key = match args.app_key {
-        Some(k) => SecretString::from(k),
-        None => {
-            let id =
-                std::env::var("ST_APP_KEY_SECRET_ID").unwrap_or_else(|_| APP_KEY_SECRET_ID.into());
-            secrets.get(&id).await.with_context(|| {
-                format!(
-                    "the platform ST-App-Key: pass --app-key / ST_APP_KEY, or store it as secret `{id}` in {}",
-                    secrets.describe()
-                )
-            })?
-        }
-    };
+    let app_key = app_key(args.app_key, &secrets).await?;
     let hosts = match (args.st_api_url, args.st_token_url) {
         (Some(api), Some(token)) => Hosts::both_at(api, token),
         _ => Hosts::servicetitan(),

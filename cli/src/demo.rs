@@ -1,9 +1,13 @@
 //! `stsync demo` and `stsync sandbox`.
 //!
-//! The demo pins the sandbox's generated data to the first run (seed, sizes and "now" are saved
-//! in `<data-dir>/demo.json`), so a second run on the same folder sees the same tenant and is
-//! incremental: it reads the jobs feed from the saved token and writes nothing.
+//! The demo pins the sandbox's generated data to the first run (seed, sizes or the fixture, and
+//! "now" are saved in `<data-dir>/demo.json`), so a second run on the same folder sees the same
+//! tenant and is incremental: it reads the jobs feed from the saved token and writes nothing.
+//! When the parameters change, or with `--fresh`, only the demo workspace is reset (its items are
+//! deleted from the store, `Store::delete_workspace`); other workspaces, `secrets.json` and the
+//! rest of the data folder are never touched.
 
+use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -26,11 +30,11 @@ const DEMO_SECRET_ID: &str = "demo/servicetitan";
 /// `stsync demo` options.
 #[derive(clap::Args)]
 pub struct DemoArgs {
-    /// Jobs the sandbox generates.
-    #[arg(long, default_value_t = 600)]
+    /// Jobs the sandbox generates (at most 10 000 000).
+    #[arg(long, default_value_t = 600, value_parser = generated_size())]
     jobs: usize,
-    /// Customers the sandbox generates.
-    #[arg(long, default_value_t = 250)]
+    /// Customers the sandbox generates (at most 10 000 000; at least 1 when there are jobs).
+    #[arg(long, default_value_t = 250, value_parser = generated_size())]
     customers: usize,
     /// Seed of the generated data.
     #[arg(long, default_value_t = 42)]
@@ -39,7 +43,8 @@ pub struct DemoArgs {
     /// ({"jobs":[...],"customers":[...],"contacts":[...],...}).
     #[arg(long)]
     fixture: Option<PathBuf>,
-    /// Forget the previous runs (store and pinned sandbox data) first.
+    /// Forget the previous runs first: reset the demo workspace (its items in the store and the
+    /// pinned sandbox data); other workspaces and the rest of the data folder are not touched.
     #[arg(long)]
     fresh: bool,
     /// Print one JSON object instead of the readable summary.
@@ -53,11 +58,11 @@ pub struct SandboxArgs {
     /// Address to listen on (loopback).
     #[arg(long, default_value = "127.0.0.1:8085")]
     listen: SocketAddr,
-    /// Jobs to generate.
-    #[arg(long, default_value_t = 600)]
+    /// Jobs to generate (at most 10 000 000).
+    #[arg(long, default_value_t = 600, value_parser = generated_size())]
     jobs: usize,
-    /// Customers to generate.
-    #[arg(long, default_value_t = 250)]
+    /// Customers to generate (at most 10 000 000; at least 1 when there are jobs).
+    #[arg(long, default_value_t = 250, value_parser = generated_size())]
     customers: usize,
     /// Seed of the generated data.
     #[arg(long, default_value_t = 42)]
@@ -78,14 +83,151 @@ pub struct SandboxArgs {
     grant: Option<Vec<String>>,
 }
 
-/// What pins the demo's sandbox between runs.
+/// Most jobs or customers a `--jobs` / `--customers` flag may ask the sandbox to generate: ten
+/// million records already take several GB of memory.
+pub(crate) const MAX_GENERATED: u64 = 10_000_000;
+
+/// The value parser of `--jobs` and `--customers` (sandbox, demo, bench): 0 to
+/// [`MAX_GENERATED`].
+pub(crate) fn generated_size() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(0..=MAX_GENERATED)
+}
+
+/// Check generated sizes together: jobs need customers to belong to (with `--customers 0` the
+/// generator would silently make no jobs).
+pub(crate) fn check_sizes(jobs: usize, customers: usize) -> Result<()> {
+    if jobs > 0 && customers == 0 {
+        anyhow::bail!(
+            "--customers 0 with --jobs {jobs}: every generated job belongs to a customer; give --customers 1 or more (or --jobs 0)"
+        );
+    }
+    Ok(())
+}
+
+/// What pins the demo's sandbox between runs (`<data-dir>/demo.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct DemoState {
     seed: u64,
     jobs: usize,
     customers: usize,
-    fixture: Option<PathBuf>,
+    fixture: Option<FixtureId>,
     now: DateTime<Utc>,
+}
+
+/// A fixture file as the demo pins it: the same file (canonical path) with the same content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct FixtureId {
+    /// Canonical path (so `f.json` and `./f.json` are the same file).
+    path: PathBuf,
+    /// Size in bytes.
+    len: u64,
+    /// SHA-256 of the content, hex.
+    sha256: String,
+}
+
+impl FixtureId {
+    fn of(path: &Path) -> Result<FixtureId> {
+        let canonical = std::fs::canonicalize(path)
+            .with_context(|| format!("resolving fixture path {}", path.display()))?;
+        let bytes = std::fs::read(&canonical)
+            .with_context(|| format!("reading fixture {}", canonical.display()))?;
+        Ok(FixtureId {
+            path: canonical,
+            len: bytes.len() as u64,
+            sha256: hex::encode(Sha256::digest(&bytes)),
+        })
+    }
+}
+
+impl DemoState {
+    /// How `wanted` differs from `self` in what shapes the sandbox's data (the seed and sizes of
+    /// generated data, or the fixture file and its content); empty when it is the same tenant.
+    fn changes(&self, wanted: &DemoState) -> Vec<String> {
+        let mut out = Vec::new();
+        match (&self.fixture, &wanted.fixture) {
+            (None, None) => {
+                if self.seed != wanted.seed {
+                    out.push(format!("--seed {} → {}", self.seed, wanted.seed));
+                }
+                if self.jobs != wanted.jobs {
+                    out.push(format!("--jobs {} → {}", self.jobs, wanted.jobs));
+                }
+                if self.customers != wanted.customers {
+                    out.push(format!(
+                        "--customers {} → {}",
+                        self.customers, wanted.customers
+                    ));
+                }
+            }
+            (Some(a), Some(b)) if a.path != b.path => out.push(format!(
+                "--fixture {} → {}",
+                a.path.display(),
+                b.path.display()
+            )),
+            (Some(a), Some(b)) if a != b => {
+                out.push(format!("fixture {} changed since", b.path.display()))
+            }
+            (Some(_), Some(_)) => {}
+            (None, Some(b)) => out.push(format!("generated data → --fixture {}", b.path.display())),
+            (Some(a), None) => out.push(format!("--fixture {} → generated data", a.path.display())),
+        }
+        out
+    }
+}
+
+/// Load the demo's pinned parameters from `<data_dir>/demo.json` and save the ones to use:
+/// the pinned ones when they describe the same tenant as `wanted`, else `wanted`. Returns them
+/// and, when the demo workspace must be reset (`fresh`, changed parameters, an unreadable
+/// file), why. Deletes nothing: the caller resets the demo workspace in the store.
+fn prepare_state(
+    data_dir: &Path,
+    wanted: DemoState,
+    fresh: bool,
+) -> Result<(DemoState, Option<String>)> {
+    let state_path = data_dir.join("demo.json");
+    let previous = match std::fs::read_to_string(&state_path) {
+        Ok(text) => Some(serde_json::from_str::<DemoState>(&text).ok()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => {
+            return Err(e).with_context(|| {
+                format!(
+                    "reading the demo's pinned sandbox parameters {}",
+                    state_path.display()
+                )
+            })
+        }
+    };
+    let reason = match &previous {
+        _ if fresh => Some("--fresh".to_owned()),
+        Some(Some(p)) => {
+            let changes = p.changes(&wanted);
+            (!changes.is_empty()).then(|| {
+                format!(
+                    "sandbox parameters changed since the last demo: {}",
+                    changes.join(", ")
+                )
+            })
+        }
+        Some(None) => Some(format!(
+            "its pinned sandbox parameters {} cannot be read",
+            state_path.display()
+        )),
+        None => None,
+    };
+    let state = match (&reason, previous) {
+        (None, Some(Some(p))) => p,
+        _ => wanted,
+    };
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating the data folder {}", data_dir.display()))?;
+    let text = serde_json::to_string_pretty(&state)?;
+    std::fs::write(&state_path, text).with_context(|| {
+        format!(
+            "saving the demo's sandbox parameters to {}",
+            state_path.display()
+        )
+    })?;
+    Ok((state, reason))
 }
 
 fn load_dataset(cfg: &SandboxConfig, fixture: Option<&Path>) -> Result<Dataset> {
@@ -118,7 +260,9 @@ struct DemoSummary {
     incremental: bool,
     sample: Vec<serde_json::Value>,
     notes: crate::demo_notes::DemoNotes,
-    inbound_call: crate::demo_calls::CallDemo,
+    /// The completed call fired at the webhook; `null` when the sandbox data has no active
+    /// customer to make it.
+    inbound_call: Option<crate::demo_calls::CallDemo>,
     /// Per model (`job`, `membership`): stored opportunities and this run's counts; the
     /// top-level counts are the totals.
     by_model: std::collections::BTreeMap<String, ModelSummary>,
@@ -133,6 +277,88 @@ struct ModelSummary {
     api_calls: u64,
     store_writes: u64,
     bad_records: u64,
+    /// The sync did not run: another run held the integration's lease for this model.
+    skipped: bool,
+    /// When skipped: the latest the other run's lease can expire (UTC).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lease_expires_by: Option<DateTime<Utc>>,
+}
+
+/// The demo workspace's integration with the sandbox of `cfg`, activated at `now`.
+fn demo_integration(cfg: &SandboxConfig, now: DateTime<Utc>) -> Integration {
+    Integration {
+        workspace_id: DEMO_WORKSPACE.into(),
+        environment: Environment::Integration,
+        tenant_id: cfg.tenant_id,
+        client_id: cfg.client_id.clone(),
+        secret_id: DEMO_SECRET_ID.into(),
+        // Both polled models, to show both (SPEC.md §2 warns that one is usually enough).
+        models: vec![Model::Job, Model::Membership],
+        placeholder_emails: vec![],
+        phone_region: "US".into(),
+        poll_interval_minutes: 15,
+        status: IntegrationStatus::Active,
+        activated_at: now,
+        push: crate::demo_notes::demo_push_settings(),
+        resources: Default::default(),
+    }
+}
+
+/// What one model's sync did in the demo.
+#[derive(Debug)]
+enum DemoSync {
+    /// It ran: its report.
+    Ran(sync::SyncReport),
+    /// Another run holds the integration's lease for the model, so it was skipped; the lease
+    /// expires at the latest at this time (UTC).
+    Skipped(DateTime<Utc>),
+}
+
+/// One model's sync in the demo, through the scheduled runner (the poll Lambdas' path).
+async fn sync_demo_model(
+    store: &store::Store,
+    secrets: &StaticSecrets,
+    platform: &Platform,
+    model: Model,
+    run_id: &str,
+) -> Result<DemoSync> {
+    let now = Utc::now();
+    let summary = run_scheduled(
+        store,
+        secrets,
+        platform,
+        &Run {
+            model,
+            shard: Shard::default(),
+            owner: run_id,
+            now,
+        },
+        &SyncOptions::default(),
+    )
+    .await?;
+    let outcome = summary
+        .outcomes
+        .into_iter()
+        .find(|o| o.workspace_id == DEMO_WORKSPACE)
+        .context("the demo integration was not synced")?;
+    if outcome.skipped {
+        // The holder took its lease at the latest now, for LEASE_DURATION (the store does not
+        // say when exactly).
+        return Ok(DemoSync::Skipped(now + sync::runner::LEASE_DURATION));
+    }
+    if let Some(err) = outcome.error {
+        anyhow::bail!("the {model} sync failed: {err}");
+    }
+    Ok(DemoSync::Ran(outcome.report.unwrap_or_default()))
+}
+
+/// The warning for a model whose sync was skipped because another run holds its lease.
+fn skipped_warning(model: Model, lease_expires_by: DateTime<Utc>) -> String {
+    format!(
+        "warning: {model} sync skipped: another run holds the lease until {} at the latest (a previous run was interrupted or is still running; a lease lasts {} minutes); rerun after that, or use --fresh to reset the demo workspace `{DEMO_WORKSPACE}`",
+        lease_expires_by.format("%Y-%m-%d %H:%M:%S UTC"),
+        sync::runner::LEASE_DURATION.num_minutes()
+    )
 }
 
 /// Add one model's run report to the totals.
@@ -159,46 +385,24 @@ pub async fn run_demo(
     args: DemoArgs,
 ) -> Result<()> {
     // A fixture is read and checked before anything is reset, so a typo never costs the store.
-    if let Some(path) = &args.fixture {
-        load_dataset(&SandboxConfig::default(), Some(path))?;
-    }
-    if args.fresh && data_dir.exists() {
-        std::fs::remove_dir_all(data_dir)
-            .with_context(|| format!("removing {}", data_dir.display()))?;
-    }
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("creating {}", data_dir.display()))?;
-    let state_path = data_dir.join("demo.json");
+    let fixture = match &args.fixture {
+        Some(path) => {
+            load_dataset(&SandboxConfig::default(), Some(path))?;
+            Some(FixtureId::of(path)?)
+        }
+        None => {
+            check_sizes(args.jobs, args.customers)?;
+            None
+        }
+    };
     let wanted = DemoState {
         seed: args.seed,
         jobs: args.jobs,
         customers: args.customers,
-        fixture: args.fixture.clone(),
+        fixture,
         now: Utc::now(),
     };
-    let previous: Option<DemoState> = std::fs::read_to_string(&state_path)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok());
-    let state = match previous {
-        Some(p)
-            if p.seed == wanted.seed
-                && p.jobs == wanted.jobs
-                && p.customers == wanted.customers
-                && p.fixture == wanted.fixture =>
-        {
-            p
-        }
-        Some(_) => {
-            if !args.json {
-                eprintln!("sandbox parameters changed since the last demo: starting fresh");
-            }
-            std::fs::remove_dir_all(data_dir).ok();
-            std::fs::create_dir_all(data_dir)?;
-            wanted
-        }
-        None => wanted,
-    };
-    std::fs::write(&state_path, serde_json::to_string_pretty(&state)?)?;
+    let (state, reset) = prepare_state(data_dir, wanted, args.fresh)?;
 
     let progress = |msg: &str| {
         if !args.json {
@@ -212,7 +416,7 @@ pub async fn run_demo(
         now: state.now,
         ..SandboxConfig::default()
     };
-    let data = load_dataset(&cfg, state.fixture.as_deref())?;
+    let data = load_dataset(&cfg, state.fixture.as_ref().map(|f| f.path.as_path()))?;
     let sandbox_jobs = data.jobs.len();
     progress(&format!(
         "starting the ServiceTitan sandbox ({sandbox_jobs} jobs)"
@@ -224,6 +428,15 @@ pub async fn run_demo(
     progress("opening the store");
     let open = crate::open_store(data_dir, endpoint, table).await?;
     let store = &open.store;
+    if let Some(reason) = reset {
+        let deleted = store
+            .delete_workspace(DEMO_WORKSPACE)
+            .await
+            .with_context(|| format!("resetting the demo workspace `{DEMO_WORKSPACE}`"))?;
+        eprintln!(
+            "{reason}: reset the demo workspace `{DEMO_WORKSPACE}` ({deleted} items deleted); other workspaces are kept"
+        );
+    }
     let existing = store.get_integration(DEMO_WORKSPACE).await?;
     let incremental = existing.is_some();
     let integration = match existing {
@@ -235,22 +448,7 @@ pub async fn run_demo(
         }
         Some(i) => i,
         None => {
-            let i = Integration {
-                workspace_id: DEMO_WORKSPACE.into(),
-                environment: Environment::Integration,
-                tenant_id: cfg.tenant_id,
-                client_id: cfg.client_id.clone(),
-                secret_id: DEMO_SECRET_ID.into(),
-                // Both polled models, to show both (SPEC.md §2 warns that one is usually enough).
-                models: vec![Model::Job, Model::Membership],
-                placeholder_emails: vec![],
-                phone_region: "US".into(),
-                poll_interval_minutes: 15,
-                status: IntegrationStatus::Active,
-                activated_at: state.now,
-                push: crate::demo_notes::demo_push_settings(),
-                resources: Default::default(),
-            };
+            let i = demo_integration(&cfg, state.now);
             store.put_integration(&i).await?;
             i
         }
@@ -286,28 +484,14 @@ pub async fn run_demo(
         } else {
             format!("running the first {model} sync: 90-day backfill (same engine as {lambda})")
         });
-        let summary = run_scheduled(
-            store,
-            &secrets,
-            &platform,
-            &Run {
-                model,
-                shard: Shard::default(),
-                owner: &run_id,
-                now: Utc::now(),
-            },
-            &SyncOptions::default(),
-        )
-        .await?;
-        let outcome = summary
-            .outcomes
-            .into_iter()
-            .find(|o| o.workspace_id == DEMO_WORKSPACE)
-            .context("the demo integration was not synced")?;
-        if let Some(err) = outcome.error {
-            anyhow::bail!("the {model} sync failed: {err}");
-        }
-        let r = outcome.report.unwrap_or_default();
+        let (r, lease_expires_by) =
+            match sync_demo_model(store, &secrets, &platform, model, &run_id).await? {
+                DemoSync::Ran(r) => (r, None),
+                DemoSync::Skipped(until) => {
+                    eprintln!("{}", skipped_warning(model, until));
+                    (sync::SyncReport::default(), Some(until))
+                }
+            };
         let stored = store
             .list_opportunities(DEMO_WORKSPACE, Some(model))
             .await?
@@ -322,20 +506,31 @@ pub async fn run_demo(
                 api_calls: r.api_calls,
                 store_writes: r.store_writes,
                 bad_records: r.bad_records,
+                skipped: lease_expires_by.is_some(),
+                lease_expires_by,
             },
         );
     }
 
-    progress("firing a completed inbound call at the call-webhook handler");
-    let inbound_call = crate::demo_calls::fire_completed_call(
-        store,
-        &integration,
-        &secrets,
-        &platform,
-        &cfg,
-        &data,
-    )
-    .await?;
+    // The demo's call is made by the sandbox's first active customer; a fixture without one
+    // skips this step (and says so) instead of failing the run.
+    let inbound_call = if data.customers.iter().any(|c| c.active) {
+        progress("firing a completed inbound call at the call-webhook handler");
+        Some(
+            crate::demo_calls::fire_completed_call(
+                store,
+                &integration,
+                &secrets,
+                &platform,
+                &cfg,
+                &data,
+            )
+            .await?,
+        )
+    } else {
+        progress("no completed inbound call: the sandbox data has no active customer to make one");
+        None
+    };
     let opportunities = store.list_opportunities(DEMO_WORKSPACE, None).await?;
     let contacts = store.list_contacts(DEMO_WORKSPACE).await?;
     let sample: Vec<serde_json::Value> = opportunities
@@ -394,6 +589,14 @@ pub async fn run_demo(
         for s in &out.bad_record_samples {
             println!("    skipped: {s}");
         }
+        for (m, s) in &out.by_model {
+            if let Some(until) = s.lease_expires_by {
+                println!(
+                    "  the {m} sync was skipped: another run holds its lease (until {} at the latest)",
+                    until.format("%Y-%m-%d %H:%M:%S UTC")
+                );
+            }
+        }
         println!(
             "  store now holds {} opportunities ({}) and {} contacts",
             out.opportunities,
@@ -415,13 +618,16 @@ pub async fn run_demo(
         );
         if out.opportunities_written as usize > out.opportunities {
             println!(
-                "  (a backfill may write a job twice: a later feed of the same run, e.g. estimates, adds records its first build could not know)"
+                "  (a backfill may write a job several times: each later feed of the same run, e.g. estimates, adds records its first build could not know)"
             );
         }
         println!();
         output::print_opportunities(&opportunities[..opportunities.len().min(5)]);
         println!();
-        crate::demo_calls::print(&out.inbound_call);
+        match &out.inbound_call {
+            Some(call) => crate::demo_calls::print(call),
+            None => println!("Inbound call: skipped (the sandbox data has no active customer)"),
+        }
         println!();
         if !out.notes.events.is_empty() {
             out.notes.print();
@@ -430,14 +636,18 @@ pub async fn run_demo(
         if !incremental {
             println!("Run it again: the second run is incremental and writes nothing.");
         }
-        println!("Inspect the store (data in {}):", data_dir.display());
+        println!("Inspect the store:");
         println!("  cargo run --release -p stsync -- opportunities [--json]");
         println!("  cargo run --release -p stsync -- contacts [--json]");
+        println!("  cargo run --release -p stsync -- status [--json]");
     }
     Ok(())
 }
 
 pub async fn run_sandbox(args: SandboxArgs) -> Result<()> {
+    if args.fixture.is_none() {
+        check_sizes(args.jobs, args.customers)?;
+    }
     let cfg = SandboxConfig {
         seed: args.seed,
         jobs: args.jobs,
@@ -477,4 +687,183 @@ pub async fn run_sandbox(args: SandboxArgs) -> Result<()> {
     tokio::signal::ctrl_c().await.ok();
     sandbox.shutdown().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct SandboxCli {
+        #[command(flatten)]
+        args: SandboxArgs,
+    }
+
+    #[derive(Parser)]
+    struct DemoCli {
+        #[command(flatten)]
+        args: DemoArgs,
+    }
+
+    #[test]
+    fn generated_sizes_are_range_checked() {
+        for flag in ["--jobs", "--customers"] {
+            for too_big in ["18446744073709551615", "10000001"] {
+                let err = SandboxCli::try_parse_from(["sandbox", flag, too_big])
+                    .err()
+                    .unwrap_or_else(|| panic!("{flag} {too_big} is refused"))
+                    .to_string();
+                assert!(err.contains(flag) && err.contains("10000000"), "{err}");
+                assert!(DemoCli::try_parse_from(["demo", flag, too_big]).is_err());
+            }
+        }
+        let ok = SandboxCli::try_parse_from(["sandbox", "--jobs", "10000000"]).unwrap();
+        assert_eq!(ok.args.jobs, 10_000_000);
+        assert!(SandboxCli::try_parse_from(["sandbox", "--jobs", "-1"]).is_err());
+    }
+
+    #[test]
+    fn jobs_without_customers_are_refused() {
+        let err = check_sizes(10, 0).unwrap_err().to_string();
+        assert!(
+            err.contains("--customers 0") && err.contains("--jobs 10"),
+            "{err}"
+        );
+        check_sizes(0, 0).expect("an empty tenant is fine");
+        check_sizes(10, 1).expect("one customer is enough");
+    }
+
+    fn state(jobs: usize, fixture: Option<FixtureId>) -> DemoState {
+        DemoState {
+            seed: 42,
+            jobs,
+            customers: 40,
+            fixture,
+            now: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn a_fixture_is_the_same_file_with_the_same_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("fixture.json");
+        std::fs::write(&file, r#"{"jobs":[]}"#).unwrap();
+        let a = FixtureId::of(&file).unwrap();
+        let b = FixtureId::of(&dir.path().join(".").join("fixture.json")).unwrap();
+        assert_eq!(a, b);
+        assert!(state(1, Some(a.clone()))
+            .changes(&state(2, Some(b)))
+            .is_empty());
+        std::fs::write(&file, r#"{"jobs":[] }"#).unwrap();
+        let edited = FixtureId::of(&file).unwrap();
+        assert_ne!(a, edited);
+        let changes = state(1, Some(a.clone())).changes(&state(1, Some(edited)));
+        assert_eq!(changes.len(), 1);
+        assert!(changes[0].contains("changed"), "{changes:?}");
+        let other = dir.path().join("other.json");
+        std::fs::write(&other, r#"{"jobs":[]}"#).unwrap();
+        let changes = state(1, Some(a)).changes(&state(1, Some(FixtureId::of(&other).unwrap())));
+        assert!(changes[0].contains("other.json"), "{changes:?}");
+        assert!(FixtureId::of(&dir.path().join("missing.json")).is_err());
+    }
+
+    #[test]
+    fn the_pinned_tenant_is_kept_until_its_parameters_change() {
+        let data = tempfile::tempdir().unwrap();
+        std::fs::write(data.path().join("secrets.json"), "{}").unwrap();
+
+        let (first, reset) = prepare_state(data.path(), state(60, None), false).unwrap();
+        assert_eq!(reset, None);
+
+        // same parameters: the pinned state (and its clock) is kept
+        let mut later = state(60, None);
+        later.now = first.now + chrono::Duration::hours(1);
+        let (again, reset) = prepare_state(data.path(), later, false).unwrap();
+        assert_eq!(reset, None);
+        assert_eq!(again, first);
+
+        // changed parameters: the new ones, and why the demo workspace is reset
+        let (changed, reset) = prepare_state(data.path(), state(61, None), false).unwrap();
+        assert_eq!(changed.jobs, 61);
+        assert!(reset.unwrap().contains("--jobs 60 → 61"));
+        let pinned: DemoState =
+            serde_json::from_str(&std::fs::read_to_string(data.path().join("demo.json")).unwrap())
+                .unwrap();
+        assert_eq!(pinned, changed);
+
+        // --fresh and an unreadable file reset too; nothing else in the folder is touched
+        let (_, reset) = prepare_state(data.path(), state(61, None), true).unwrap();
+        assert_eq!(reset.as_deref(), Some("--fresh"));
+        std::fs::write(data.path().join("demo.json"), "{").unwrap();
+        let (_, reset) = prepare_state(data.path(), state(61, None), false).unwrap();
+        assert!(reset.unwrap().contains("cannot be read"));
+        assert_eq!(
+            std::fs::read_to_string(data.path().join("secrets.json")).unwrap(),
+            "{}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_held_lease_is_reported_as_skipped() {
+        let engine = store::embedded::EmbeddedDynamo::start_memory()
+            .await
+            .unwrap();
+        let store = store::Store::new(engine.client().await, "stsync-demo-test");
+        store.ensure_table().await.unwrap();
+        let now = Utc::now();
+        store
+            .put_integration(&demo_integration(&SandboxConfig::default(), now))
+            .await
+            .unwrap();
+        // an interrupted run left its lease behind
+        let held = store
+            .acquire_lease(
+                DEMO_WORKSPACE,
+                "sync:job",
+                "interrupted-run",
+                now,
+                sync::runner::LEASE_DURATION,
+            )
+            .await
+            .unwrap()
+            .expect("lease taken");
+        let platform = Platform {
+            app_key: SecretString::from("unused".to_owned()),
+            endpoint_override: Some((
+                "http://127.0.0.1:9".into(),
+                "http://127.0.0.1:9/token".into(),
+            )),
+            requests_per_second: 20,
+        };
+        let secrets = StaticSecrets::default();
+        let outcome = sync_demo_model(&store, &secrets, &platform, Model::Job, "rerun")
+            .await
+            .unwrap();
+        let DemoSync::Skipped(until) = outcome else {
+            panic!("skipped expected, got {outcome:?}");
+        };
+        assert!(until >= held.expires_at, "{until} < {}", held.expires_at);
+        let warning = skipped_warning(Model::Job, until);
+        assert!(
+            warning.starts_with("warning: job sync skipped: another run holds the lease until")
+                && warning.contains(" UTC at the latest")
+                && warning.contains("--fresh"),
+            "{warning}"
+        );
+        let summary = ModelSummary {
+            opportunities: 0,
+            opportunities_written: 0,
+            opportunities_unchanged: 0,
+            api_calls: 0,
+            store_writes: 0,
+            bad_records: 0,
+            skipped: true,
+            lease_expires_by: Some(until),
+        };
+        let json = serde_json::to_value(&summary).unwrap();
+        assert_eq!(json["skipped"], true);
+        assert!(json["lease_expires_by"].is_string());
+        engine.shutdown().await;
+    }
 }

@@ -15,6 +15,7 @@ mod demo_calls;
 mod demo_notes;
 mod lambda_seed;
 mod output;
+mod sync_cmd;
 
 use std::path::PathBuf;
 
@@ -74,6 +75,9 @@ enum Command {
     Disconnect(connect::WorkspaceArg),
     /// The ServiceTitan scopes an integration needs, from its stored settings or from flags.
     Scopes(connect::ScopesArgs),
+    /// Sync one connected workspace now: the poll Lambdas' code (lease, secrets, watermarks) for
+    /// its job and/or membership model; prints what each did.
+    Sync(sync_cmd::SyncArgs),
     /// Serve the ServiceTitan sandbox until Ctrl-C.
     Sandbox(demo::SandboxArgs),
     /// Benchmarks: `bench sync` backfills a generated tenant and prints its cost (README
@@ -205,7 +209,8 @@ async fn run() -> Result<()> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    cli.dynamodb_endpoint = dynamodb_endpoint(cli.dynamodb_endpoint.take())?;
     match cli.command {
         Command::Demo(args) => {
             demo::run_demo(
@@ -232,6 +237,10 @@ async fn run() -> Result<()> {
         Command::Disconnect(workspace) => {
             let endpoint = cli.dynamodb_endpoint.as_deref();
             connect::run_disconnect(&cli.data_dir, endpoint, &cli.table, workspace).await
+        }
+        Command::Sync(args) => {
+            let endpoint = cli.dynamodb_endpoint.as_deref();
+            sync_cmd::run_sync(&cli.data_dir, endpoint, &cli.table, args).await
         }
         Command::Scopes(args) => {
             let endpoint = cli.dynamodb_endpoint.as_deref();
@@ -376,11 +385,75 @@ async fn run() -> Result<()> {
     }
 }
 
+/// The `--dynamodb-endpoint` / `STSYNC_DYNAMODB_ENDPOINT` value as the commands use it: blank
+/// (e.g. `STSYNC_DYNAMODB_ENDPOINT=`) is unset; anything else, trimmed, must be an `http://` or
+/// `https://` URL with a host (the AWS SDK would otherwise panic or dump its config).
+fn dynamodb_endpoint(raw: Option<String>) -> Result<Option<String>> {
+    let Some(raw) = raw else { return Ok(None) };
+    let url = raw.trim();
+    if url.is_empty() {
+        return Ok(None);
+    }
+    let bad = |why: &str| {
+        anyhow::anyhow!(
+            "--dynamodb-endpoint / STSYNC_DYNAMODB_ENDPOINT `{url}` {why} (e.g. http://127.0.0.1:5000; leave it unset for the embedded store)"
+        )
+    };
+    let rest = match url.split_once("://") {
+        Some((scheme, rest))
+            if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https") =>
+        {
+            rest
+        }
+        Some((scheme, _)) => return Err(bad(&format!("has scheme `{scheme}`, not http or https"))),
+        None => return Err(bad("is not a URL: it must start with http:// or https://")),
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let (host, port) = if let Some(v6) = host_port.strip_prefix('[') {
+        match v6.split_once(']') {
+            Some((ip, tail)) => (ip, tail.strip_prefix(':')),
+            None => return Err(bad("has an unclosed `[` in its host")),
+        }
+    } else {
+        match host_port.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (host_port, None),
+        }
+    };
+    if host.is_empty() {
+        return Err(bad("has no host"));
+    }
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad("contains spaces or control characters"));
+    }
+    if let Some(port) = port {
+        if port.parse::<u16>().is_err() {
+            return Err(bad(&format!(
+                "has port `{port}`, not a number from 0 to 65535"
+            )));
+        }
+    }
+    Ok(Some(url.to_owned()))
+}
+
 /// `stsync map`: parse a bundle (saying which field is wrong) and map it.
 ///
 /// The model is the bundle's `model` (`job`, `membership`); without it, a bundle with a
-/// `membership` key is a membership bundle and anything else a job bundle.
+/// `membership` key is a membership bundle and anything else a job bundle. A leading UTF-8 byte
+/// order mark is ignored. `--region` and `--placeholder` are checked as `stsync config set`
+/// checks `phoneRegion` and `placeholderEmails`.
 fn map_text(text: &str, placeholders: &[String], region: &str) -> Result<opportunity::Opportunity> {
+    if !opportunity::phone::is_known_region(region) {
+        anyhow::bail!(
+            "--region `{region}` is not an ISO 3166 alpha-2 region code (e.g. US, CA, GB)"
+        );
+    }
+    for pattern in placeholders {
+        opportunity::email::check_pattern(pattern)
+            .map_err(|why| anyhow::anyhow!("--placeholder `{pattern}` {why}"))?;
+    }
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let value: serde_json::Value = serde_json::from_str(text).context("the bundle is not JSON")?;
     let default = if value.get("membership").is_some() {
         "membership"
@@ -394,7 +467,7 @@ fn map_text(text: &str, placeholders: &[String], region: &str) -> Result<opportu
     let model: Model = model.parse().map_err(anyhow::Error::msg)?;
     let config = MappingConfig {
         placeholders: opportunity::email::PlaceholderEmails::with_user_patterns(placeholders),
-        phone_region: region.to_owned(),
+        phone_region: region.trim().to_ascii_uppercase(),
     };
     let field = |e: serde_path_to_error::Error<serde_json::Error>| {
         anyhow::anyhow!("bundle field `{}`: {}", e.path(), e.inner())
@@ -444,6 +517,78 @@ mod tests {
         value.as_object_mut().unwrap().remove("model");
         let o = map_text(&value.to_string(), &[], "US").expect("maps");
         assert_eq!(o.model, Model::Membership);
+    }
+
+    #[test]
+    fn map_accepts_a_byte_order_mark() {
+        let text = format!("\u{feff}{}", example("job-bundle.json"));
+        let job = map_text(&text, &[], "US").expect("a BOM is ignored");
+        assert_eq!(job.model, Model::Job);
+    }
+
+    #[test]
+    fn map_checks_region_and_placeholders_as_config_set_does() {
+        let bundle = example("job-bundle.json");
+        let err = map_text(&bundle, &[], "ZZ").unwrap_err().to_string();
+        assert!(
+            err.contains("--region `ZZ`") && err.contains("ISO 3166"),
+            "{err}"
+        );
+        let err = map_text(&bundle, &["*".into()], "US")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("--placeholder `*`") && err.contains("`@`"),
+            "{err}"
+        );
+        let err = map_text(&bundle, &["*@*".into()], "US")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("matches every address"), "{err}");
+        // what config set accepts, map accepts: lower-case regions, real patterns
+        let a = map_text(&bundle, &["*@example.com".into()], " ca ").expect("valid flags");
+        let b = map_text(&bundle, &["*@example.com".into()], "CA").expect("valid flags");
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn dynamodb_endpoint_blank_is_unset_and_junk_is_refused() {
+        assert_eq!(dynamodb_endpoint(None).unwrap(), None);
+        assert_eq!(dynamodb_endpoint(Some(String::new())).unwrap(), None);
+        assert_eq!(dynamodb_endpoint(Some("  \t".into())).unwrap(), None);
+        for ok in [
+            "http://127.0.0.1:5000",
+            "https://dynamodb.us-east-1.amazonaws.com",
+            "HTTP://localhost:8000/",
+            "http://[::1]:8000",
+        ] {
+            assert_eq!(
+                dynamodb_endpoint(Some(ok.into())).unwrap().as_deref(),
+                Some(ok)
+            );
+        }
+        assert_eq!(
+            dynamodb_endpoint(Some(" http://h:1 ".into()))
+                .unwrap()
+                .as_deref(),
+            Some("http://h:1")
+        );
+        for (bad, why) in [
+            ("not a url", "must start with http://"),
+            ("localhost:8000", "must start with http://"),
+            ("ftp://h", "scheme `ftp`"),
+            ("http://", "no host"),
+            ("http://:8000", "no host"),
+            ("http://h:port", "port `port`"),
+            ("http://h:99999", "port `99999`"),
+            ("http://a b", "spaces"),
+        ] {
+            let err = dynamodb_endpoint(Some(bad.into())).unwrap_err().to_string();
+            assert!(
+                err.contains("--dynamodb-endpoint / STSYNC_DYNAMODB_ENDPOINT") && err.contains(why),
+                "{bad}: {err}"
+            );
+        }
     }
 
     #[test]

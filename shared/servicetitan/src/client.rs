@@ -36,6 +36,9 @@ pub const INTEGRATION_AUTH: &str = "https://auth-integration.servicetitan.io/con
 pub const MAX_IDS_PER_CALL: usize = 50;
 /// A token is renewed this long before it expires (SPEC.md §3).
 pub const TOKEN_EARLY_REFRESH: Duration = Duration::from_secs(60);
+/// The longest token lifetime the client believes (`expires_in` beyond it is clamped):
+/// ServiceTitan issues 900-second tokens, so anything near a day is a broken token endpoint.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 /// Default request budget per tenant, requests per second (SPEC.md §3; ServiceTitan allows 60).
 pub const DEFAULT_REQUESTS_PER_SECOND: u32 = 20;
 
@@ -410,6 +413,17 @@ pub struct GrantedScopes {
     pub client_id: Option<String>,
 }
 
+/// When a token requested at `sent` with `expires_in` seconds of life is renewed:
+/// [`TOKEN_EARLY_REFRESH`] before it expires, its lifetime clamped to [`MAX_TOKEN_LIFETIME`]
+/// (a huge `expires_in` must not overflow the clock). A lifetime of at most
+/// [`TOKEN_EARLY_REFRESH`] (0 included) renews the token on every use.
+fn refresh_at(sent: Instant, expires_in: u64) -> Instant {
+    let lifetime = Duration::from_secs(expires_in).min(MAX_TOKEN_LIFETIME);
+    let early = lifetime.saturating_sub(TOKEN_EARLY_REFRESH);
+    // Instant's range is platform-defined: should even a day not fit, renew at once.
+    sent.checked_add(early).unwrap_or(sent)
+}
+
 struct CachedToken {
     token: SecretString,
     refresh_at: Instant,
@@ -603,8 +617,7 @@ impl Client {
             status: status.as_u16(),
             message: format!("unexpected token response: {e}"),
         })?;
-        let lifetime = Duration::from_secs(token.expires_in);
-        let refresh_at = sent + lifetime.saturating_sub(TOKEN_EARLY_REFRESH);
+        let refresh_at = refresh_at(sent, token.expires_in);
         let granted = granted_from(&token.access_token, token.scope.as_deref());
         Ok(CachedToken {
             token: SecretString::from(token.access_token),
@@ -980,6 +993,21 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(RETRY_AFTER, HeaderValue::from_str(value).unwrap());
         h
+    }
+
+    #[test]
+    fn token_refresh_time_is_clamped_and_never_overflows() {
+        let sent = Instant::now();
+        // production: 900 s, renewed a minute early
+        assert_eq!(refresh_at(sent, 900), sent + Duration::from_secs(840));
+        // zero and tiny lifetimes: renewed on every use, as before
+        assert_eq!(refresh_at(sent, 0), sent);
+        assert_eq!(refresh_at(sent, 30), sent);
+        // absurd lifetimes: clamped to a day instead of panicking on `Instant + Duration`
+        let clamped = sent + MAX_TOKEN_LIFETIME - TOKEN_EARLY_REFRESH;
+        assert_eq!(refresh_at(sent, u64::MAX), clamped);
+        assert_eq!(refresh_at(sent, 10 * 365 * 24 * 3600), clamped);
+        assert_eq!(refresh_at(sent, 24 * 3600 + 1), clamped);
     }
 
     #[test]
