@@ -460,11 +460,16 @@ fn map_text(text: &str, placeholders: &[String], region: &str) -> Result<opportu
     } else {
         "job"
     };
-    let model = value
-        .get("model")
-        .and_then(|m| m.as_str())
-        .unwrap_or(default);
-    let model: Model = model.parse().map_err(anyhow::Error::msg)?;
+    let model = match value.get("model") {
+        None | Some(serde_json::Value::Null) => default,
+        Some(serde_json::Value::String(m)) => m.as_str(),
+        Some(other) => anyhow::bail!(
+            "bundle field `model`: {other} is not a model name (\"job\" or \"membership\")"
+        ),
+    };
+    let model: Model = model
+        .parse()
+        .map_err(|e| anyhow::anyhow!("bundle field `model`: {e}"))?;
     let config = MappingConfig {
         placeholders: opportunity::email::PlaceholderEmails::with_user_patterns(placeholders),
         phone_region: region.trim().to_ascii_uppercase(),
@@ -600,6 +605,12 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("estimates[1].createdOn"), "{err}");
+        let err = map_text(r#"{"model":5,"job":{}}"#, &[], "US").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("bundle field `model`: 5 is not a model name"),
+            "{err}"
+        );
         let err = map_text(r#"{"model":"inbound_call"}"#, &[], "US")
             .unwrap_err()
             .to_string();

@@ -56,15 +56,20 @@ pub fn is_legal_suffix(text: &str) -> bool {
         || tokens.iter().all(|t| LEGAL_SUFFIXES.contains(&t.as_str()))
 }
 
+/// Characters dropped from names: zero-width space, word joiner, byte-order mark.
+const INVISIBLE: [char; 3] = ['\u{200B}', '\u{2060}', '\u{FEFF}'];
+
 /// Split a customer name into `(first, last)` (SPEC.md §4 "First/Last Name"):
 ///
-/// - whitespace is collapsed (runs of any Unicode whitespace become one space, ends trimmed);
+/// - control characters and invisible zero-width characters are dropped; whitespace is collapsed
+///   (runs of any Unicode whitespace become one space, ends trimmed);
 /// - no comma: first = the first word, last = the rest (`None` for a single word);
 /// - comma: first = the text after the first comma, last = the text before it, both trimmed;
 /// - except when the text after the first comma is a legal entity suffix (LLC, L.L.C., Inc,
 ///   Corp, Co, Ltd, LP, LLP, PLLC, PC, GmbH..., any case, dots ignored): then first = the whole
 ///   (collapsed) name and last = `None`;
-/// - Unicode is kept as is; empty parts are `None`; an empty name is `(None, None)`;
+/// - Unicode is kept as is; commas around a part are trimmed with the whitespace; empty parts
+///   are `None`; an empty name is `(None, None)`;
 /// - each part longer than [`MAX_NAME_CHARS`] characters is cut to that length with
 ///   [`TRUNCATION_MARKER`](crate::details::TRUNCATION_MARKER), marker included (the split is
 ///   made on the whole name first, so the comma rule still applies).
@@ -75,16 +80,19 @@ pub fn is_legal_suffix(text: &str) -> bool {
 pub fn split_name(name: &str) -> (Option<String>, Option<String>) {
     // Control characters (NUL, escape sequences pasted from other systems) are dropped: they
     // are never part of a name and would corrupt what contacts show.
+    // So are the invisible zero-width space, word joiner and byte-order mark (U+200B, U+2060,
+    // U+FEFF); ZWJ/ZWNJ (U+200D, U+200C) stay, they shape letters in some scripts.
     let cleaned: String = name
         .chars()
-        .filter(|c| !c.is_control() || c.is_whitespace())
+        .filter(|c| (!c.is_control() || c.is_whitespace()) && !INVISIBLE.contains(c))
         .collect();
     let collapsed = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
     if collapsed.is_empty() {
         return (None, None);
     }
+    // Stray commas around a part (`Smith,, John`, `,,,`) are not part of the name.
     let non_empty = |s: &str| {
-        let s = s.trim();
+        let s = s.trim_matches(|c: char| c == ',' || c.is_whitespace());
         (!s.is_empty()).then(|| cap_text_to(s, MAX_NAME_CHARS))
     };
     match collapsed.split_once(',') {
@@ -146,6 +154,16 @@ mod tests {
             ("", None, None),
             ("   ", None, None),
             (",", None, None),
+            (",,,", None, None),
+            ("Smith,, John", Some("John"), Some("Smith")),
+            // invisible characters dropped, joiners kept
+            ("Bob\u{0}Smith", Some("BobSmith"), None),
+            (
+                "\u{200B}Avery Test\u{FEFF}well",
+                Some("Avery"),
+                Some("Testwell"),
+            ),
+            ("Mehr\u{200C}dad", Some("Mehr\u{200C}dad"), None),
         ];
         for (name, first, last) in cases {
             let (f, l) = split_name(name);
