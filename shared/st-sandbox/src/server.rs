@@ -631,7 +631,11 @@ async fn token(
         return oauth_error("invalid_client");
     }
     let access_token = crate::token::issue(&s.cfg);
-    let expires = Instant::now() + Duration::from_secs(s.cfg.token_lifetime_secs);
+    // A lifetime too long for the clock (a configuration value) means "never expires" here.
+    let now = Instant::now();
+    let expires = now
+        .checked_add(Duration::from_secs(s.cfg.token_lifetime_secs))
+        .unwrap_or(now + Duration::from_secs(100 * 365 * 24 * 3600));
     s.tokens
         .lock()
         .unwrap_or_else(|e| e.into_inner())
