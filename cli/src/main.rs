@@ -147,6 +147,9 @@ enum Command {
 pub(crate) struct OpenStore {
     pub store: Store,
     embedded: Option<EmbeddedDynamo>,
+    /// Where the store is, for messages: `the embedded store .stsync/store.db` or `table T of
+    /// the DynamoDB at <endpoint>`.
+    pub location: String,
 }
 
 impl OpenStore {
@@ -184,7 +187,19 @@ pub(crate) async fn open_store(
         (store, Some(engine))
     };
     store.ensure_table().await.context("creating the table")?;
-    Ok(OpenStore { store, embedded })
+    let location = match (&embedded, endpoint) {
+        (Some(_), _) => format!(
+            "the embedded store {}",
+            cli_data_dir.join("store.db").display()
+        ),
+        (None, Some(url)) => format!("table {table} of the DynamoDB at {url}"),
+        (None, None) => format!("table {table} of the AWS account's DynamoDB"),
+    };
+    Ok(OpenStore {
+        store,
+        embedded,
+        location,
+    })
 }
 
 #[tokio::main]
@@ -289,6 +304,9 @@ async fn run() -> Result<()> {
                 output::emit(&format!("{}\n", serde_json::to_string_pretty(&list)?))?;
             } else {
                 output::emit(&output::opportunities_table(&list))?;
+                if list.is_empty() {
+                    eprintln!("(looked in {})", open.location);
+                }
             }
             open.close().await;
             Ok(())
@@ -299,10 +317,13 @@ async fn run() -> Result<()> {
             let integration = open.store.get_integration(&workspace).await?;
             let feeds = open.store.list_progress(&workspace).await?;
             let backfills = open.store.list_backfills(&workspace).await?;
+            let location = open.location.clone();
             open.close().await;
             let Some(integration) = integration else {
                 anyhow::bail!(
-                    "no integration for workspace `{workspace}` (run `stsync demo` first?)"
+                    "no integration for workspace `{workspace}` in {} (run `stsync demo` first, \
+                     or give --data-dir / --dynamodb-endpoint)",
+                    location
                 );
             };
             let backfill_state = |b: &store::BackfillState| {
@@ -378,6 +399,9 @@ async fn run() -> Result<()> {
                 output::emit(&format!("{}\n", serde_json::to_string_pretty(&list)?))?;
             } else {
                 output::emit(&output::contacts_table(&list))?;
+                if list.is_empty() {
+                    eprintln!("(looked in {})", open.location);
+                }
             }
             open.close().await;
             Ok(())
