@@ -21,7 +21,8 @@ async fn main() -> Result<(), Error> {
         .without_time()
         .init();
     let config = Config::from_env().map_err(anyhow::Error::msg)?;
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let aws =
+        sync::lambda::aws_sdk_config(|k| std::env::var(k).ok()).map_err(anyhow::Error::msg)?;
     let secrets = SecretsManager::new(aws_sdk_secretsmanager::Client::new(&aws));
     let app_key = secrets.get(&config.app_key_secret_id).await?;
     let app = App::new(

@@ -71,8 +71,50 @@ impl Config {
     }
 }
 
+/// The AWS SDK configuration of a Lambda function, from what Lambda puts in its environment
+/// (read through `get`, once, at cold start): the region `AWS_REGION`, the execution role's
+/// temporary credentials `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` / `AWS_SESSION_TOKEN`
+/// (fixed for the life of the execution environment), and `AWS_ENDPOINT_URL` when set (local
+/// runs against moto). The SDK's defaults supply the HTTPS client, retries (standard, 3
+/// attempts) and timeouts.
+///
+/// Why not `aws_config::load_defaults`: its credential chain (profile files, SSO, web identity
+/// through an STS client, ECS, IMDS) has nothing to find in Lambda beyond these variables, adds
+/// cold-start work, and linking it costs the bootstraps about a megabyte (issue #9's 8 MB budget).
+/// The CLI keeps the full chain.
+///
+/// Errors: one message naming every missing variable.
+pub fn aws_sdk_config(
+    get: impl Fn(&str) -> Option<String>,
+) -> Result<aws_config::SdkConfig, String> {
+    let mut env = crate::env::EnvReader::new(get);
+    let region = env.required("AWS_REGION");
+    let key = env.required("AWS_ACCESS_KEY_ID");
+    let secret = env.required("AWS_SECRET_ACCESS_KEY");
+    let session_token = env.optional("AWS_SESSION_TOKEN");
+    let endpoint = env.optional("AWS_ENDPOINT_URL");
+    env.finish()?;
+    let credentials = aws_sdk_dynamodb::config::Credentials::new(
+        key,
+        secret,
+        session_token,
+        None,
+        "lambda-environment",
+    );
+    let mut builder = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(region))
+        .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
+            credentials,
+        ));
+    if let Some(url) = endpoint {
+        builder = builder.endpoint_url(url);
+    }
+    Ok(builder.build())
+}
+
 /// A poll function's whole `main`: JSON tracing (level from `RUST_LOG`, default `info`), the
-/// configuration from the environment, AWS clients from the standard AWS configuration (so
+/// configuration from the environment, AWS clients from [`aws_sdk_config`] (so
 /// `AWS_ENDPOINT_URL` applies), the platform app key read once from Secrets Manager, then the
 /// Lambda runtime loop calling [`handle_scheduled`] for `model`.
 ///
@@ -92,7 +134,7 @@ pub async fn serve(model: Model) -> Result<(), lambda_runtime::Error> {
         .without_time()
         .init();
     let config = Config::from_env()?;
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let aws = aws_sdk_config(|k| std::env::var(k).ok())?;
     let secrets = SecretsManager::new(aws_sdk_secretsmanager::Client::new(&aws));
     let app_key: SecretString = secrets.get(&config.app_key_secret_id).await?;
     let app = App {
@@ -311,6 +353,55 @@ pub async fn handle_scheduled<S: SecretSource>(
 mod tests {
     use super::*;
     use std::collections::HashMap;
+
+    #[test]
+    fn aws_sdk_config_reads_lambdas_environment() {
+        let err = aws_sdk_config(|_| None).unwrap_err();
+        for name in ["AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
+            assert!(err.contains(name), "{name} missing from {err}");
+        }
+        let env: HashMap<&str, &str> = [
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+            ("AWS_SESSION_TOKEN", "token"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
+        ]
+        .into();
+        let conf = aws_sdk_config(|k| env.get(k).map(|v| (*v).to_owned())).unwrap();
+        assert_eq!(conf.region().map(|r| r.as_ref()), Some("eu-west-1"));
+        assert_eq!(conf.endpoint_url(), Some("http://127.0.0.1:4566"));
+        assert!(conf.credentials_provider().is_some());
+        let without: HashMap<&str, &str> = env
+            .iter()
+            .filter(|(k, _)| **k != "AWS_ENDPOINT_URL")
+            .map(|(k, v)| (*k, *v))
+            .collect();
+        let conf = aws_sdk_config(|k| without.get(k).map(|v| (*v).to_owned())).unwrap();
+        assert_eq!(conf.endpoint_url(), None);
+    }
+
+    /// The Lambdas' SDK configuration reaches a real DynamoDB API (moto at `AWS_ENDPOINT_URL`,
+    /// as `scripts/test.sh` starts it): the store creates its table and round-trips an item.
+    #[tokio::test]
+    async fn aws_sdk_config_reaches_dynamodb() {
+        if std::env::var_os("AWS_ENDPOINT_URL").is_none() {
+            assert_ne!(
+                std::env::var("STSYNC_REQUIRE_MOTO").as_deref(),
+                Ok("1"),
+                "STSYNC_REQUIRE_MOTO=1 but AWS_ENDPOINT_URL is unset"
+            );
+            eprintln!("skipped: moto (AWS_ENDPOINT_URL unset)");
+            return;
+        }
+        let conf = aws_sdk_config(|k| std::env::var(k).ok()).unwrap();
+        let table = format!("stsync-lambda-conf-{}", std::process::id());
+        let store = Store::new(aws_sdk_dynamodb::Client::new(&conf), table);
+        store.ensure_table().await.unwrap();
+        let ws = "lambda-conf";
+        assert_eq!(store.get_integration(ws).await.unwrap(), None);
+        assert_eq!(store.delete_workspace(ws).await.unwrap(), 0);
+    }
 
     #[test]
     fn config_reports_every_missing_variable_at_once() {
