@@ -18,7 +18,7 @@ use secrecy::SecretString;
 use secrets::StaticSecrets;
 use serde::{Deserialize, Serialize};
 use st_sandbox::{Dataset, Sandbox, SandboxConfig};
-use sync::runner::{run_scheduled, Platform, Run, Shard};
+use sync::runner::{run_continuation, Platform, Run, Shard};
 use sync::SyncOptions;
 
 use crate::output;
@@ -175,10 +175,11 @@ impl DemoState {
     }
 }
 
-/// Load the demo's pinned parameters from `<data_dir>/demo.json` and save the ones to use:
-/// the pinned ones when they describe the same tenant as `wanted`, else `wanted`. Returns them
-/// and, when the demo workspace must be reset (`fresh`, changed parameters, an unreadable
-/// file), why. Deletes nothing: the caller resets the demo workspace in the store.
+/// The demo's pinned parameters from `<data_dir>/demo.json`: the pinned ones when they describe
+/// the same tenant as `wanted`, else `wanted`; and, when the demo workspace must be reset
+/// (`fresh`, changed parameters, an unreadable or missing file), why. Reads only: the caller
+/// resets the demo workspace in the store, then saves the state ([`save_state`]), so a reset
+/// that fails or is interrupted is done again by the next run.
 fn prepare_state(
     data_dir: &Path,
     wanted: DemoState,
@@ -212,22 +213,31 @@ fn prepare_state(
             "its pinned sandbox parameters {} cannot be read",
             state_path.display()
         )),
-        None => None,
+        // Demo data without its parameters cannot be continued (a first run finds nothing).
+        None => Some(format!(
+            "no pinned sandbox parameters ({})",
+            state_path.display()
+        )),
     };
     let state = match (&reason, previous) {
         (None, Some(Some(p))) => p,
         _ => wanted,
     };
+    Ok((state, reason))
+}
+
+/// Pin `state` in `<data_dir>/demo.json` (after the demo workspace was reset, if it had to be).
+fn save_state(data_dir: &Path, state: &DemoState) -> Result<()> {
+    let state_path = data_dir.join("demo.json");
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("creating the data folder {}", data_dir.display()))?;
-    let text = serde_json::to_string_pretty(&state)?;
+    let text = serde_json::to_string_pretty(state)?;
     std::fs::write(&state_path, text).with_context(|| {
         format!(
             "saving the demo's sandbox parameters to {}",
             state_path.display()
         )
-    })?;
-    Ok((state, reason))
+    })
 }
 
 fn load_dataset(cfg: &SandboxConfig, fixture: Option<&Path>) -> Result<Dataset> {
@@ -323,7 +333,8 @@ async fn sync_demo_model(
     run_id: &str,
 ) -> Result<DemoSync> {
     let now = Utc::now();
-    let summary = run_scheduled(
+    // The demo workspace only: other workspaces connected in the same store are left alone.
+    let summary = run_continuation(
         store,
         secrets,
         platform,
@@ -333,6 +344,7 @@ async fn sync_demo_model(
             owner: run_id,
             now,
         },
+        DEMO_WORKSPACE,
         &SyncOptions::default(),
     )
     .await?;
@@ -433,10 +445,13 @@ pub async fn run_demo(
             .delete_workspace(DEMO_WORKSPACE)
             .await
             .with_context(|| format!("resetting the demo workspace `{DEMO_WORKSPACE}`"))?;
-        eprintln!(
-            "{reason}: reset the demo workspace `{DEMO_WORKSPACE}` ({deleted} items deleted); other workspaces are kept"
-        );
+        if deleted > 0 {
+            eprintln!(
+                "{reason}: reset the demo workspace `{DEMO_WORKSPACE}` ({deleted} items deleted); other workspaces are kept"
+            );
+        }
     }
+    save_state(data_dir, &state)?;
     let existing = store.get_integration(DEMO_WORKSPACE).await?;
     let incremental = existing.is_some();
     let integration = match existing {
@@ -773,8 +788,10 @@ mod tests {
         let data = tempfile::tempdir().unwrap();
         std::fs::write(data.path().join("secrets.json"), "{}").unwrap();
 
+        // nothing pinned yet: reset (a no-op on an empty store), then pin
         let (first, reset) = prepare_state(data.path(), state(60, None), false).unwrap();
-        assert_eq!(reset, None);
+        assert!(reset.unwrap().contains("no pinned sandbox parameters"));
+        save_state(data.path(), &first).unwrap();
 
         // same parameters: the pinned state (and its clock) is kept
         let mut later = state(60, None);
@@ -783,10 +800,14 @@ mod tests {
         assert_eq!(reset, None);
         assert_eq!(again, first);
 
-        // changed parameters: the new ones, and why the demo workspace is reset
+        // changed parameters: the new ones, and why the demo workspace is reset; nothing is
+        // pinned before the caller saves (an interrupted reset is redone by the next run)
         let (changed, reset) = prepare_state(data.path(), state(61, None), false).unwrap();
         assert_eq!(changed.jobs, 61);
         assert!(reset.unwrap().contains("--jobs 60 → 61"));
+        let (_, reset) = prepare_state(data.path(), state(61, None), false).unwrap();
+        assert!(reset.is_some(), "still to be reset until saved");
+        save_state(data.path(), &changed).unwrap();
         let pinned: DemoState =
             serde_json::from_str(&std::fs::read_to_string(data.path().join("demo.json")).unwrap())
                 .unwrap();

@@ -167,7 +167,14 @@ async fn sync_with(
                 );
             }
         }
-        args.models.clone()
+        // Each model once, in the order given (`--model job --model job` syncs once).
+        let mut once = Vec::new();
+        for m in &args.models {
+            if !once.contains(m) {
+                once.push(*m);
+            }
+        }
+        once
     };
     if models.is_empty() {
         bail!("workspace `{ws}` has no polled model enabled (job or membership)");

@@ -237,7 +237,9 @@ pub fn render_markdown() -> String {
          than 4 000 characters, and a custom field's name longer than 200, is cut and ends \
          with `…[truncated]`. An opportunity still too large for one DynamoDB item (SPEC.md \
          §5) has its longest texts shortened further, then its largest fields removed; the \
-         fields cut are listed under `details:truncated` and `details:dropped`. Fields of an \
+         fields cut are listed under `details:truncated` and `details:dropped` (50 names at \
+         most; the number of the others under `details:truncated:omitted` / \
+         `details:dropped:omitted`). Fields of an \
          optional resource appear only when that resource is selected (SPEC.md §2). Invoice \
          money fields, decimal text on the wire, are numbers here.\n\n",
     );

@@ -347,7 +347,8 @@ impl Store {
     /// Other workspaces are not touched. For local resets (`stsync demo --fresh`) and tests; a
     /// production offboarding would run it too. Reads keys a page at a time (Query on the table,
     /// strongly consistent, keys only) and deletes them 25 per BatchWriteItem, sending unprocessed
-    /// items again with a short growing pause. Returns the number of items deleted.
+    /// items again with a short growing pause; the integration item goes first, so an interrupted
+    /// delete leaves a disconnected remainder. Returns the number of items deleted.
     ///
     /// Errors: the id check's error for an invalid workspace id; [`StoreError::Dynamo`] when a
     /// Query or BatchWriteItem fails; [`StoreError::Unprocessed`] when deletes stay unprocessed
@@ -358,6 +359,29 @@ impl Store {
         keys::validate_workspace(workspace)?;
         let pk = keys::pk(workspace);
         let mut deleted = 0u64;
+        // The integration first: a delete that stops half-way leaves a workspace that is no
+        // longer connected (nothing syncs into the remains), not a connected, broken one.
+        self.count_write_request();
+        let integration = self
+            .client
+            .delete_item()
+            .table_name(self.table.as_ref())
+            .set_key(Some(keys::key(&pk, keys::SK_INTEGRATION)))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(|e| {
+                StoreError::sdk(
+                    "DeleteItem",
+                    Some(workspace),
+                    keys::display(&pk, keys::SK_INTEGRATION),
+                    e,
+                )
+            })?;
+        if integration.attributes.is_some_and(|a| !a.is_empty()) {
+            self.count_items_written(1);
+            deleted += 1;
+        }
         let mut start: Option<Item> = None;
         loop {
             self.count_read();
