@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 use opportunity::ContactCandidate;
 use serde::{Deserialize, Serialize};
-use tracing::{debug, instrument};
+use tracing::{debug, instrument, warn};
 
 use crate::keys::{self, PK};
 use crate::opportunities::{item_size, value_size};
@@ -229,6 +229,17 @@ impl Store {
                         .link_customer(workspace, &contact_id, customer_id, now)
                         .await?
                     {
+                        // Lost a race, or the lookup points at a contact that is gone (a
+                        // workspace delete that stopped half-way): drop such a stale lookup so
+                        // the next attempt creates the contact instead of failing six times.
+                        if self
+                            .get_item(workspace, &pk, &keys::sk_contact(&contact_id))
+                            .await?
+                            .is_none()
+                        {
+                            self.drop_stale_lookup(workspace, &pk, &sk, &contact_id)
+                                .await?;
+                        }
                         return Ok(Attempt::Raced);
                     }
                 }
@@ -254,6 +265,47 @@ impl Store {
             .await?
             .map(|item| decode::<Lookup>(workspace, pk, sk, "lookup", item).map(|l| l.contact_id))
             .transpose()
+    }
+
+    /// Delete the lookup `sk` if it still points at `contact_id` (a contact that no longer
+    /// exists); a lookup another writer re-pointed meanwhile is kept.
+    async fn drop_stale_lookup(
+        &self,
+        workspace: &str,
+        pk: &str,
+        sk: &str,
+        contact_id: &str,
+    ) -> Result<(), StoreError> {
+        self.count_write_request();
+        let result = self
+            .client
+            .delete_item()
+            .table_name(self.table.as_ref())
+            .set_key(Some(keys::key(pk, sk)))
+            .condition_expression("#c = :c")
+            .expression_attribute_names("#c", "contactId")
+            .expression_attribute_values(":c", s(contact_id))
+            .send()
+            .await;
+        match result {
+            Ok(_) => {
+                self.count_items_written(1);
+                warn!(lookup = %keys::display(pk, sk), "dropped a lookup of a contact that no longer exists");
+                Ok(())
+            }
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(StoreError::sdk(
+                "DeleteItem",
+                Some(workspace),
+                keys::display(pk, sk),
+                e,
+            )),
+        }
     }
 
     /// Link `customer_id` to an existing contact. `false` when a concurrent writer linked the
@@ -517,5 +569,71 @@ mod tests {
         let err = check_lookup_value("ws", "email", &long).unwrap_err();
         assert!(err.is_record_problem());
         assert!(!err.to_string().contains("aaaa"), "{err}");
+    }
+}
+
+#[cfg(all(test, feature = "embedded"))]
+mod stale_lookup_tests {
+    use super::*;
+    use crate::embedded::EmbeddedDynamo;
+    use opportunity::ContactCandidate;
+
+    fn candidate(customer_id: i64, email: &str) -> ContactCandidate {
+        ContactCandidate {
+            customer_id: Some(customer_id),
+            email: Some(email.to_owned()),
+            phone: None,
+            first_name: Some("Avery".into()),
+            last_name: None,
+        }
+    }
+
+    /// A lookup left pointing at a contact that no longer exists (a workspace delete stopped
+    /// half-way) is dropped and the contact made again, instead of six "lost races".
+    #[tokio::test]
+    async fn a_lookup_of_a_vanished_contact_is_replaced() {
+        let engine = EmbeddedDynamo::start_memory().await.unwrap();
+        let client = engine.client().await;
+        let store = Store::new(client.clone(), "stsync-stale-lookup");
+        store.ensure_table().await.unwrap();
+        let now = Utc::now();
+        let first = store
+            .resolve_contact("ws", &candidate(1, "avery@fixture.test"), now)
+            .await
+            .unwrap();
+        assert!(first.created);
+        client
+            .delete_item()
+            .table_name("stsync-stale-lookup")
+            .set_key(Some(keys::key(
+                &keys::pk("ws"),
+                &keys::sk_contact(&first.contact_id),
+            )))
+            .send()
+            .await
+            .unwrap();
+
+        // Another customer with the same e-mail: the e-mail lookup points at the gone contact.
+        let second = store
+            .resolve_contact("ws", &candidate(2, "avery@fixture.test"), now)
+            .await
+            .unwrap();
+        assert!(second.created, "{second:?}");
+        assert_ne!(second.contact_id, first.contact_id);
+        let contact = store
+            .get_contact("ws", &second.contact_id)
+            .await
+            .unwrap()
+            .expect("the new contact exists");
+        assert_eq!(contact.email.as_deref(), Some("avery@fixture.test"));
+        // The e-mail now leads to the new contact.
+        let third = store
+            .resolve_contact("ws", &candidate(3, "avery@fixture.test"), now)
+            .await
+            .unwrap();
+        assert_eq!(
+            (third.contact_id.as_str(), third.matched_by),
+            (second.contact_id.as_str(), MatchedBy::Email)
+        );
     }
 }
