@@ -463,7 +463,7 @@ pub async fn run_config(
         }
         ConfigCommand::Show { workspace, json } => {
             let workspace = workspace.workspace;
-            let open = crate::open_store(data_dir, endpoint, table).await?;
+            let open = crate::open_existing_store(data_dir, endpoint, table).await?;
             let integration = open.store.get_integration(&workspace).await?;
             open.close().await;
             let Some(i) = integration else {
@@ -571,7 +571,7 @@ pub async fn run_config(
             assignments,
         } => {
             let workspace = workspace.workspace;
-            let open = crate::open_store(data_dir, endpoint, table).await?;
+            let open = crate::open_existing_store(data_dir, endpoint, table).await?;
             let before = open.store.get_integration(&workspace).await?;
             let result = sync::activate::configure(&open.store, &workspace, &assignments).await;
             open.close().await;
@@ -610,7 +610,7 @@ pub async fn run_disconnect(
     workspace: WorkspaceArg,
 ) -> Result<()> {
     let workspace = workspace.workspace;
-    let open = crate::open_store(data_dir, endpoint, table).await?;
+    let open = crate::open_existing_store(data_dir, endpoint, table).await?;
     let result = sync::activate::disconnect(&open.store, &workspace).await;
     open.close().await;
     result?;

@@ -160,12 +160,36 @@ impl OpenStore {
     }
 }
 
+/// [`open_store`] for commands that only work on what is already stored (inspection, `sync`,
+/// `config`, `disconnect`): with the embedded store, a data folder without `store.db` is an
+/// error naming it, and nothing is created.
+pub(crate) async fn open_existing_store(
+    cli_data_dir: &std::path::Path,
+    endpoint: Option<&str>,
+    table: &str,
+) -> Result<OpenStore> {
+    let path = cli_data_dir.join("store.db");
+    if !uses_aws(endpoint) && !path.exists() {
+        anyhow::bail!(
+            "no store at {}: nothing has been stored in this data folder yet (run `stsync demo` or \
+             `stsync connect` first, or give --data-dir / --dynamodb-endpoint)",
+            path.display()
+        );
+    }
+    open_store(cli_data_dir, endpoint, table).await
+}
+
+/// Whether the store is DynamoDB (an endpoint, or `STSYNC_STORE=aws`) rather than embedded.
+fn uses_aws(endpoint: Option<&str>) -> bool {
+    endpoint.is_some() || std::env::var("STSYNC_STORE").is_ok_and(|v| v == "aws")
+}
+
 pub(crate) async fn open_store(
     cli_data_dir: &std::path::Path,
     endpoint: Option<&str>,
     table: &str,
 ) -> Result<OpenStore> {
-    let use_aws = endpoint.is_some() || std::env::var("STSYNC_STORE").is_ok_and(|v| v == "aws");
+    let use_aws = uses_aws(endpoint);
     let (store, embedded) = if use_aws {
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
         if let Some(url) = endpoint {
@@ -298,7 +322,8 @@ async fn run() -> Result<()> {
             json,
         } => {
             let open =
-                open_store(&cli.data_dir, cli.dynamodb_endpoint.as_deref(), &cli.table).await?;
+                open_existing_store(&cli.data_dir, cli.dynamodb_endpoint.as_deref(), &cli.table)
+                    .await?;
             let list = open.store.list_opportunities(&workspace, model).await?;
             if json {
                 output::emit(&format!("{}\n", serde_json::to_string_pretty(&list)?))?;
@@ -313,7 +338,8 @@ async fn run() -> Result<()> {
         }
         Command::Status { workspace, json } => {
             let open =
-                open_store(&cli.data_dir, cli.dynamodb_endpoint.as_deref(), &cli.table).await?;
+                open_existing_store(&cli.data_dir, cli.dynamodb_endpoint.as_deref(), &cli.table)
+                    .await?;
             let integration = open.store.get_integration(&workspace).await?;
             let feeds = open.store.list_progress(&workspace).await?;
             let backfills = open.store.list_backfills(&workspace).await?;
@@ -393,7 +419,8 @@ async fn run() -> Result<()> {
         }
         Command::Contacts { workspace, json } => {
             let open =
-                open_store(&cli.data_dir, cli.dynamodb_endpoint.as_deref(), &cli.table).await?;
+                open_existing_store(&cli.data_dir, cli.dynamodb_endpoint.as_deref(), &cli.table)
+                    .await?;
             let list = open.store.list_contacts(&workspace).await?;
             if json {
                 output::emit(&format!("{}\n", serde_json::to_string_pretty(&list)?))?;

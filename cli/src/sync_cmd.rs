@@ -63,7 +63,7 @@ pub async fn run_sync(
     table: &str,
     args: SyncArgs,
 ) -> Result<()> {
-    let open = crate::open_store(data_dir, endpoint, table).await?;
+    let open = crate::open_existing_store(data_dir, endpoint, table).await?;
     let result = sync_with(&open.store, data_dir, endpoint, &args).await;
     open.close().await;
     let summaries = result?;

@@ -62,10 +62,10 @@ async fn sync_backfills_a_connected_workspace_then_polls_idle() {
 
     let none = stsync(dir.path(), &sandbox, &["sync", "--workspace", "acme"]);
     assert!(!none.status.success());
+    assert!(text(&none).contains("no store at"), "{}", text(&none));
     assert!(
-        text(&none).contains("no integration for workspace `acme`"),
-        "{}",
-        text(&none)
+        !dir.path().join(".stsync").exists(),
+        "a read-only command creates nothing"
     );
 
     let connect = stsync(
@@ -85,6 +85,14 @@ async fn sync_backfills_a_connected_workspace_then_polls_idle() {
         ],
     );
     assert!(connect.status.success(), "{}", text(&connect));
+
+    let other = stsync(dir.path(), &sandbox, &["sync", "--workspace", "other"]);
+    assert!(!other.status.success());
+    assert!(
+        text(&other).contains("no integration for workspace `other`"),
+        "{}",
+        text(&other)
+    );
 
     let first = stsync(
         dir.path(),
