@@ -316,6 +316,12 @@ pub async fn run_connect(
         "--workspace",
         "STSYNC_WORKSPACE",
     )?;
+    if workspace == crate::demo::DEMO_WORKSPACE {
+        bail!(
+            "the workspace id `{workspace}` is reserved for `stsync demo`, which resets that \
+             workspace whenever its parameters change; choose another id"
+        );
+    }
     let environment = match args.environment {
         Some(e) => Some(e),
         None => ask(

@@ -440,6 +440,19 @@ pub async fn run_demo(
     progress("opening the store");
     let open = crate::open_store(data_dir, endpoint, table).await?;
     let store = &open.store;
+    // Never reset or sync a `demo` workspace this command did not make (a table shared with a
+    // deployment, `--dynamodb-endpoint`).
+    if let Some(existing) = store.get_integration(DEMO_WORKSPACE).await? {
+        if existing.secret_id != DEMO_SECRET_ID {
+            anyhow::bail!(
+                "workspace `{DEMO_WORKSPACE}` in {} was not made by `stsync demo` (its secret is \
+                 `{}`); the demo leaves it alone: give another --data-dir, --table or \
+                 --dynamodb-endpoint",
+                open.location,
+                existing.secret_id
+            );
+        }
+    }
     if let Some(reason) = reset {
         let deleted = store
             .delete_workspace(DEMO_WORKSPACE)

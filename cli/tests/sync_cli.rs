@@ -197,6 +197,29 @@ async fn a_demo_reset_keeps_other_workspaces() {
     );
     assert!(connect.status.success(), "{}", text(&connect));
 
+    let reserved = stsync(
+        dir.path(),
+        &sandbox,
+        &[
+            "connect",
+            "--workspace",
+            "demo",
+            "--environment",
+            "integration",
+            "--tenant-id",
+            &tenant,
+            "--client-id",
+            &cfg.client_id,
+            "--no-input",
+        ],
+    );
+    assert!(!reserved.status.success());
+    assert!(
+        text(&reserved).contains("reserved for `stsync demo`"),
+        "{}",
+        text(&reserved)
+    );
+
     let changed = demo("31", &[]);
     assert!(changed.status.success(), "{}", text(&changed));
     assert!(
