@@ -226,6 +226,23 @@ fn prepare_state(
     Ok((state, reason))
 }
 
+/// Never reset or sync a `demo` workspace `stsync demo` did not make (a table shared with a
+/// deployment through `--dynamodb-endpoint`): the demo's integration is the one whose secret is
+/// the demo's own. `location` names the store in the error.
+async fn ensure_demo_owned(store: &store::Store, location: &str) -> Result<()> {
+    if let Some(existing) = store.get_integration(DEMO_WORKSPACE).await? {
+        if existing.secret_id != DEMO_SECRET_ID {
+            anyhow::bail!(
+                "workspace `{DEMO_WORKSPACE}` in {location} was not made by `stsync demo` (its \
+                 secret is `{}`); the demo leaves it alone: give another --data-dir, --table or \
+                 --dynamodb-endpoint",
+                existing.secret_id
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Pin `state` in `<data_dir>/demo.json` (after the demo workspace was reset, if it had to be).
 fn save_state(data_dir: &Path, state: &DemoState) -> Result<()> {
     let state_path = data_dir.join("demo.json");
@@ -440,19 +457,7 @@ pub async fn run_demo(
     progress("opening the store");
     let open = crate::open_store(data_dir, endpoint, table).await?;
     let store = &open.store;
-    // Never reset or sync a `demo` workspace this command did not make (a table shared with a
-    // deployment, `--dynamodb-endpoint`).
-    if let Some(existing) = store.get_integration(DEMO_WORKSPACE).await? {
-        if existing.secret_id != DEMO_SECRET_ID {
-            anyhow::bail!(
-                "workspace `{DEMO_WORKSPACE}` in {} was not made by `stsync demo` (its secret is \
-                 `{}`); the demo leaves it alone: give another --data-dir, --table or \
-                 --dynamodb-endpoint",
-                open.location,
-                existing.secret_id
-            );
-        }
-    }
+    ensure_demo_owned(store, &open.location).await?;
     if let Some(reason) = reset {
         let deleted = store
             .delete_workspace(DEMO_WORKSPACE)
@@ -836,6 +841,35 @@ mod tests {
             std::fs::read_to_string(data.path().join("secrets.json")).unwrap(),
             "{}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_demo_workspace_the_demo_did_not_make_is_left_alone() {
+        let engine = store::embedded::EmbeddedDynamo::start_memory()
+            .await
+            .unwrap();
+        let store = store::Store::new(engine.client().await, "stsync-demo-owner");
+        store.ensure_table().await.unwrap();
+        // none yet, then the demo's own: fine
+        ensure_demo_owned(&store, "here").await.unwrap();
+        let mut mine = demo_integration(&SandboxConfig::default(), Utc::now());
+        store.put_integration(&mine).await.unwrap();
+        ensure_demo_owned(&store, "here").await.unwrap();
+        // a connected workspace that happens to be called `demo`: refused, nothing deleted
+        mine.secret_id = "servicetitan-sync/integrations/demo".into();
+        store.put_integration(&mine).await.unwrap();
+        let err = ensure_demo_owned(&store, "table T").await.unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains("in table T was not made by `stsync demo`")
+                && message.contains("servicetitan-sync/integrations/demo"),
+            "{message}"
+        );
+        assert!(store
+            .get_integration(DEMO_WORKSPACE)
+            .await
+            .unwrap()
+            .is_some());
     }
 
     #[tokio::test]
