@@ -58,17 +58,8 @@ pub struct ConnectArgs {
     /// Any other setting, `key=value` (repeatable; keys as in `stsync config set`).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
-    /// The platform's ST-App-Key; default: the secret named by ST_APP_KEY_SECRET_ID
-    /// (`servicetitan-sync/app-key`) in the secrets backend.
-    #[arg(long, env = "ST_APP_KEY", hide_env_values = true)]
-    app_key: Option<String>,
-    /// ServiceTitan API root for both environments (a sandbox, e.g. http://127.0.0.1:8085);
-    /// default: the real hosts.
-    #[arg(long, env = "STSYNC_ST_API_URL", requires = "st_token_url")]
-    st_api_url: Option<String>,
-    /// ServiceTitan token URL for both environments (a sandbox's /connect/token).
-    #[arg(long, env = "STSYNC_ST_TOKEN_URL", requires = "st_api_url")]
-    st_token_url: Option<String>,
+    #[command(flatten)]
+    platform: PlatformArgs,
     /// Never prompt, even on a terminal.
     #[arg(long)]
     no_input: bool,
@@ -136,6 +127,23 @@ pub(crate) async fn app_key(
             secrets.describe()
         )
     })
+}
+
+/// The platform side of reaching ServiceTitan (`connect`, `sync`): the app key and, for a
+/// sandbox, the hosts.
+#[derive(clap::Args)]
+pub struct PlatformArgs {
+    /// The platform's ST-App-Key; default: the secret named by ST_APP_KEY_SECRET_ID
+    /// (`servicetitan-sync/app-key`) in the secrets backend.
+    #[arg(long, env = "ST_APP_KEY", hide_env_values = true)]
+    pub app_key: Option<String>,
+    /// ServiceTitan API root for both environments (a sandbox, e.g. http://127.0.0.1:8085);
+    /// default: the real hosts.
+    #[arg(long, env = "STSYNC_ST_API_URL", requires = "st_token_url")]
+    pub st_api_url: Option<String>,
+    /// ServiceTitan token URL for both environments (a sandbox's /connect/token).
+    #[arg(long, env = "STSYNC_ST_TOKEN_URL", requires = "st_api_url")]
+    pub st_token_url: Option<String>,
 }
 
 /// Where this run keeps secrets.
@@ -367,8 +375,8 @@ pub async fn run_connect(
     let open = crate::open_store(data_dir, endpoint, table).await?;
     let store = &open.store;
     let secrets = SecretsBackend::open(data_dir, endpoint).await?;
-    let app_key = app_key(args.app_key, &secrets).await?;
-    let hosts = match (args.st_api_url, args.st_token_url) {
+    let app_key = app_key(args.platform.app_key, &secrets).await?;
+    let hosts = match (args.platform.st_api_url, args.platform.st_token_url) {
         (Some(api), Some(token)) => Hosts::both_at(api, token),
         _ => Hosts::servicetitan(),
     };

@@ -11,7 +11,7 @@ use opportunity::{IntegrationStatus, Model};
 use sync::runner::{run_continuation, Platform, Run, RunSummary, Shard, LEASE_DURATION};
 use sync::{is_polled, SyncOptions};
 
-use crate::connect::{app_key, SecretsBackend};
+use crate::connect::{app_key, PlatformArgs, SecretsBackend};
 
 /// `stsync sync` options.
 #[derive(clap::Args)]
@@ -23,17 +23,8 @@ pub struct SyncArgs {
     /// integration has enabled.
     #[arg(long = "model", value_parser = parse_polled_model)]
     models: Vec<Model>,
-    /// The platform's ST-App-Key; default: the secret named by ST_APP_KEY_SECRET_ID
-    /// (`servicetitan-sync/app-key`) where the integration's secrets are kept.
-    #[arg(long, env = "ST_APP_KEY", hide_env_values = true)]
-    app_key: Option<String>,
-    /// ServiceTitan API base URL instead of the integration's environment (a sandbox:
-    /// `stsync sandbox --listen`).
-    #[arg(long, env = "STSYNC_ST_API_URL", requires = "st_token_url")]
-    st_api_url: Option<String>,
-    /// ServiceTitan token URL to go with `--st-api-url`.
-    #[arg(long, env = "STSYNC_ST_TOKEN_URL", requires = "st_api_url")]
-    st_token_url: Option<String>,
+    #[command(flatten)]
+    platform: PlatformArgs,
     /// Requests per second to ServiceTitan for this tenant (SPEC.md §3; ServiceTitan allows 60
     /// per app and tenant).
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=60))]
@@ -182,8 +173,12 @@ async fn sync_with(
 
     let secrets = SecretsBackend::open(data_dir, endpoint).await?;
     let platform = Platform {
-        app_key: app_key(args.app_key.clone(), &secrets).await?,
-        endpoint_override: args.st_api_url.clone().zip(args.st_token_url.clone()),
+        app_key: app_key(args.platform.app_key.clone(), &secrets).await?,
+        endpoint_override: args
+            .platform
+            .st_api_url
+            .clone()
+            .zip(args.platform.st_token_url.clone()),
         requests_per_second: args.requests_per_second,
     };
     let owner = format!(
