@@ -28,6 +28,32 @@ fn stsync(dir: &std::path::Path, sandbox: &st_sandbox::RunningSandbox, args: &[&
         .expect("stsync runs")
 }
 
+/// `stsync connect --workspace <workspace>` against the sandbox of `cfg`, without prompts.
+fn connect(
+    dir: &std::path::Path,
+    sandbox: &st_sandbox::RunningSandbox,
+    cfg: &SandboxConfig,
+    workspace: &str,
+) -> Output {
+    let tenant = cfg.tenant_id.to_string();
+    stsync(
+        dir,
+        sandbox,
+        &[
+            "connect",
+            "--workspace",
+            workspace,
+            "--environment",
+            "integration",
+            "--tenant-id",
+            &tenant,
+            "--client-id",
+            &cfg.client_id,
+            "--no-input",
+        ],
+    )
+}
+
 fn text(o: &Output) -> String {
     format!(
         "{}{}",
@@ -58,7 +84,6 @@ async fn sync_backfills_a_connected_workspace_then_polls_idle() {
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let tenant = cfg.tenant_id.to_string();
 
     let none = stsync(dir.path(), &sandbox, &["sync", "--workspace", "acme"]);
     assert!(!none.status.success());
@@ -68,23 +93,8 @@ async fn sync_backfills_a_connected_workspace_then_polls_idle() {
         "a read-only command creates nothing"
     );
 
-    let connect = stsync(
-        dir.path(),
-        &sandbox,
-        &[
-            "connect",
-            "--workspace",
-            "acme",
-            "--environment",
-            "integration",
-            "--tenant-id",
-            &tenant,
-            "--client-id",
-            &cfg.client_id,
-            "--no-input",
-        ],
-    );
-    assert!(connect.status.success(), "{}", text(&connect));
+    let connected = connect(dir.path(), &sandbox, &cfg, "acme");
+    assert!(connected.status.success(), "{}", text(&connected));
 
     let other = stsync(dir.path(), &sandbox, &["sync", "--workspace", "other"]);
     assert!(!other.status.success());
@@ -170,7 +180,6 @@ async fn a_demo_reset_keeps_other_workspaces() {
     .await
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let tenant = cfg.tenant_id.to_string();
     let demo = |jobs: &str, extra: &[&str]| {
         let mut args = vec!["demo", "--json", "--jobs", jobs, "--customers", "12"];
         args.extend_from_slice(extra);
@@ -179,40 +188,10 @@ async fn a_demo_reset_keeps_other_workspaces() {
 
     let first = demo("30", &[]);
     assert!(first.status.success(), "{}", text(&first));
-    let connect = stsync(
-        dir.path(),
-        &sandbox,
-        &[
-            "connect",
-            "--workspace",
-            "acme",
-            "--environment",
-            "integration",
-            "--tenant-id",
-            &tenant,
-            "--client-id",
-            &cfg.client_id,
-            "--no-input",
-        ],
-    );
-    assert!(connect.status.success(), "{}", text(&connect));
+    let connected = connect(dir.path(), &sandbox, &cfg, "acme");
+    assert!(connected.status.success(), "{}", text(&connected));
 
-    let reserved = stsync(
-        dir.path(),
-        &sandbox,
-        &[
-            "connect",
-            "--workspace",
-            "demo",
-            "--environment",
-            "integration",
-            "--tenant-id",
-            &tenant,
-            "--client-id",
-            &cfg.client_id,
-            "--no-input",
-        ],
-    );
+    let reserved = connect(dir.path(), &sandbox, &cfg, "demo");
     assert!(!reserved.status.success());
     assert!(
         text(&reserved).contains("reserved for `stsync demo`"),
