@@ -1,35 +1,12 @@
 //! `stsync connect`, `config set`, `config show`, `scopes` and `disconnect` through the binary,
 //! against an in-process sandbox and the embedded store (secrets in the 0600 file).
 
-use std::process::{Command, Output};
-
 use st_sandbox::{Dataset, Sandbox, SandboxConfig};
 
+mod common;
+use common::{stsync, text};
+
 const SECRET: &str = "cs1.cli-test-S3CRET-a81f";
-
-fn stsync(dir: &std::path::Path, sandbox: &st_sandbox::RunningSandbox, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_stsync"))
-        .args(args)
-        .env("STSYNC_DATA_DIR", dir.join(".stsync"))
-        .env("STSYNC_ST_API_URL", sandbox.base_url())
-        .env("STSYNC_ST_TOKEN_URL", sandbox.token_url())
-        .env("ST_APP_KEY", "ak1.sandbox")
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("AWS_ENDPOINT_URL_SECRETS_MANAGER")
-        .env_remove("STSYNC_STORE")
-        .env_remove("STSYNC_SECRETS")
-        .env_remove("STSYNC_DYNAMODB_ENDPOINT")
-        .output()
-        .expect("stsync runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connect_then_config_set_reports_every_problem_and_writes_nothing() {
@@ -47,31 +24,7 @@ async fn connect_then_config_set_reports_every_problem_and_writes_nothing() {
     .await
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let tenant = cfg.tenant_id.to_string();
-    let connect = |secret: &str| {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_stsync"));
-        c.args([
-            "connect",
-            "--workspace",
-            "acme",
-            "--environment",
-            "integration",
-            "--tenant-id",
-            &tenant,
-            "--client-id",
-            &cfg.client_id,
-            "--no-input",
-        ])
-        .env("ST_CLIENT_SECRET", secret)
-        .env("STSYNC_DATA_DIR", dir.path().join(".stsync"))
-        .env("STSYNC_ST_API_URL", sandbox.base_url())
-        .env("STSYNC_ST_TOKEN_URL", sandbox.token_url())
-        .env("ST_APP_KEY", "ak1.sandbox")
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("STSYNC_STORE")
-        .env_remove("STSYNC_DYNAMODB_ENDPOINT");
-        c.output().unwrap()
-    };
+    let connect = |secret: &str| common::connect(dir.path(), &sandbox, &cfg, "acme", secret);
 
     let wrong = connect("cs1.wrong");
     assert!(!wrong.status.success());

@@ -3,64 +3,14 @@
 //! and the way out.
 
 use std::collections::BTreeSet;
-use std::process::{Command, Output};
 
 use chrono::{Duration, Utc};
 use st_sandbox::{Dataset, Sandbox, SandboxConfig};
 
+mod common;
+use common::{stsync, text};
+
 const SECRET: &str = "cs1.sync-cli-S3CRET-77c2";
-
-fn stsync(dir: &std::path::Path, sandbox: &st_sandbox::RunningSandbox, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_stsync"))
-        .args(args)
-        .env("STSYNC_DATA_DIR", dir.join(".stsync"))
-        .env("STSYNC_ST_API_URL", sandbox.base_url())
-        .env("STSYNC_ST_TOKEN_URL", sandbox.token_url())
-        .env("ST_APP_KEY", "ak1.sandbox")
-        .env("ST_CLIENT_SECRET", SECRET)
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("AWS_ENDPOINT_URL_SECRETS_MANAGER")
-        .env_remove("STSYNC_STORE")
-        .env_remove("STSYNC_SECRETS")
-        .env_remove("STSYNC_DYNAMODB_ENDPOINT")
-        .env_remove("STSYNC_WORKSPACE")
-        .output()
-        .expect("stsync runs")
-}
-
-/// `stsync connect --workspace <workspace>` against the sandbox of `cfg`, without prompts.
-fn connect(
-    dir: &std::path::Path,
-    sandbox: &st_sandbox::RunningSandbox,
-    cfg: &SandboxConfig,
-    workspace: &str,
-) -> Output {
-    let tenant = cfg.tenant_id.to_string();
-    stsync(
-        dir,
-        sandbox,
-        &[
-            "connect",
-            "--workspace",
-            workspace,
-            "--environment",
-            "integration",
-            "--tenant-id",
-            &tenant,
-            "--client-id",
-            &cfg.client_id,
-            "--no-input",
-        ],
-    )
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_backfills_a_connected_workspace_then_polls_idle() {
@@ -93,7 +43,7 @@ async fn sync_backfills_a_connected_workspace_then_polls_idle() {
         "a read-only command creates nothing"
     );
 
-    let connected = connect(dir.path(), &sandbox, &cfg, "acme");
+    let connected = common::connect(dir.path(), &sandbox, &cfg, "acme", SECRET);
     assert!(connected.status.success(), "{}", text(&connected));
 
     let other = stsync(dir.path(), &sandbox, &["sync", "--workspace", "other"]);
@@ -188,10 +138,10 @@ async fn a_demo_reset_keeps_other_workspaces() {
 
     let first = demo("30", &[]);
     assert!(first.status.success(), "{}", text(&first));
-    let connected = connect(dir.path(), &sandbox, &cfg, "acme");
+    let connected = common::connect(dir.path(), &sandbox, &cfg, "acme", SECRET);
     assert!(connected.status.success(), "{}", text(&connected));
 
-    let reserved = connect(dir.path(), &sandbox, &cfg, "demo");
+    let reserved = common::connect(dir.path(), &sandbox, &cfg, "demo", SECRET);
     assert!(!reserved.status.success());
     assert!(
         text(&reserved).contains("reserved for `stsync demo`"),
