@@ -11,7 +11,8 @@ use secrets::StaticSecrets;
 use st_sandbox::{Dataset, RunningSandbox, Sandbox, SandboxConfig};
 use store::embedded::EmbeddedDynamo;
 use store::Store;
-use sync::runner::Platform;
+use sync::runner::{run_scheduled, Platform, Run, Shard};
+use sync::{SyncOptions, SyncReport};
 
 /// Which DynamoDB engine a test runs against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,6 +109,33 @@ impl World {
             secrets,
             platform,
         }
+    }
+
+    /// One scheduled run of `model` (every integration in `store`, default shard and options,
+    /// `owner` as the lease holder, now as its clock), as the poll Lambdas make it; panics unless
+    /// the run and every integration in it succeeded, and returns the first integration's report.
+    pub async fn sync_once(&self, store: &Store, model: Model, owner: &str) -> SyncReport {
+        let summary = run_scheduled(
+            store,
+            &self.secrets,
+            &self.platform,
+            &Run {
+                model,
+                shard: Shard::default(),
+                owner,
+                now: Utc::now(),
+            },
+            &SyncOptions::default(),
+        )
+        .await
+        .expect("scheduled run");
+        assert_eq!(summary.failed, 0, "{:?}", summary.outcomes);
+        summary
+            .outcomes
+            .into_iter()
+            .next()
+            .and_then(|o| o.report)
+            .expect("one report")
     }
 
     /// An active job integration for `workspace` on this sandbox's tenant, activated at `at`.

@@ -8,33 +8,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use e2e::{store_on, Engine, World};
 use opportunity::{catalog, Integration, Model, Resource};
-use store::Store;
-use sync::runner::{run_scheduled, Run, Shard};
-use sync::{SyncOptions, SyncReport};
-
-async fn run(store: &Store, world: &World, model: Model) -> SyncReport {
-    let summary = run_scheduled(
-        store,
-        &world.secrets,
-        &world.platform,
-        &Run {
-            model,
-            shard: Shard::default(),
-            owner: "models-sync-test",
-            now: Utc::now(),
-        },
-        &SyncOptions::default(),
-    )
-    .await
-    .expect("scheduled run");
-    assert_eq!(summary.failed, 0, "{:?}", summary.outcomes);
-    summary
-        .outcomes
-        .into_iter()
-        .next()
-        .and_then(|o| o.report)
-        .expect("one report")
-}
 
 fn all_resources(mut i: Integration) -> Integration {
     i.models = vec![Model::Job, Model::Membership];
@@ -65,7 +38,9 @@ async fn job_backfill_calls(
     let integration = all_resources(world.integration("ws-n1", now));
     store.put_integration(&integration).await.unwrap();
     world.sandbox.reset_counts();
-    let report = run(&store, &world, Model::Job).await;
+    let report = world
+        .sync_once(&store, Model::Job, "models-sync-test")
+        .await;
     assert!(report.caught_up);
     let synced = store
         .list_opportunities("ws-n1", Some(Model::Job))
@@ -162,8 +137,12 @@ async fn both_models_with_every_resource() {
     let integration = all_resources(world.integration("ws-all", now));
     store.put_integration(&integration).await.unwrap();
 
-    let jobs = run(&store, &world, Model::Job).await;
-    let memberships = run(&store, &world, Model::Membership).await;
+    let jobs = world
+        .sync_once(&store, Model::Job, "models-sync-test")
+        .await;
+    let memberships = world
+        .sync_once(&store, Model::Membership, "models-sync-test")
+        .await;
     assert!(jobs.caught_up && memberships.caught_up);
     assert_eq!(jobs.bad_records, 0, "{:?}", jobs.bad_record_samples);
     assert_eq!(
@@ -257,8 +236,12 @@ async fn both_models_with_every_resource() {
         }
     }
 
-    let again_jobs = run(&store, &world, Model::Job).await;
-    let again_memberships = run(&store, &world, Model::Membership).await;
+    let again_jobs = world
+        .sync_once(&store, Model::Job, "models-sync-test")
+        .await;
+    let again_memberships = world
+        .sync_once(&store, Model::Membership, "models-sync-test")
+        .await;
     assert_eq!(again_jobs.store_writes, 0, "{again_jobs:?}");
     assert_eq!(again_memberships.store_writes, 0, "{again_memberships:?}");
 }
@@ -272,7 +255,9 @@ async fn a_related_change_rebuilds_its_job() {
     let world = World::start(150, 60, 8, now).await;
     let integration = world.integration("ws-rel", now);
     store.put_integration(&integration).await.unwrap();
-    run(&store, &world, Model::Job).await;
+    world
+        .sync_once(&store, Model::Job, "models-sync-test")
+        .await;
 
     let opps = store
         .list_opportunities("ws-rel", Some(Model::Job))
@@ -295,7 +280,9 @@ async fn a_related_change_rebuilds_its_job() {
         e.name = Some("Revised proposal".into());
         e.modified_on = changed_at;
     });
-    let report = run(&store, &world, Model::Job).await;
+    let report = world
+        .sync_once(&store, Model::Job, "models-sync-test")
+        .await;
     assert_eq!(report.opportunities_written, 1, "{report:?}");
     let stored = store
         .get_opportunity("ws-rel", Model::Job, &job_id)
@@ -320,7 +307,9 @@ async fn unselected_resources_are_not_requested() {
     integration.resources.job.clear();
     store.put_integration(&integration).await.unwrap();
     world.sandbox.reset_counts();
-    run(&store, &world, Model::Job).await;
+    world
+        .sync_once(&store, Model::Job, "models-sync-test")
+        .await;
     let counts = counts_of(&world);
     for key in counts.keys() {
         for resource in [

@@ -11,30 +11,9 @@ use opportunity::details::{DETAILS_TRUNCATED, TRUNCATION_MARKER};
 use opportunity::name::MAX_NAME_CHARS;
 use opportunity::{ContactCandidate, Model};
 use servicetitan::{CustomField, Id};
-use store::{Store, StoreError};
-use sync::runner::{run_scheduled, Run, Shard};
-use sync::{SyncOptions, SyncReport};
+use store::StoreError;
 
 const WS: &str = "ws-oversized";
-
-async fn run(store: &Store, world: &World, model: Model) -> SyncReport {
-    let summary = run_scheduled(
-        store,
-        &world.secrets,
-        &world.platform,
-        &Run {
-            model,
-            shard: Shard::default(),
-            owner: "oversized-test",
-            now: Utc::now(),
-        },
-        &SyncOptions::default(),
-    )
-    .await
-    .expect("scheduled run");
-    assert_eq!(summary.failed, 0, "{:?}", summary.outcomes);
-    summary.outcomes[0].report.clone().expect("a report")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_names_and_details_are_capped_and_stored() {
@@ -95,7 +74,7 @@ async fn oversized_names_and_details_are_capped_and_stored() {
         (big_id, named_id, named_customer)
     });
 
-    let report = run(&store, &world, Model::Job).await;
+    let report = world.sync_once(&store, Model::Job, "oversized-test").await;
     assert!(report.caught_up, "{report:?}");
     assert_eq!(report.bad_records, 0, "{:?}", report.bad_record_samples);
 
@@ -155,7 +134,7 @@ async fn oversized_names_and_details_are_capped_and_stored() {
     assert!(contact.customer_ids.contains(&named_customer));
 
     // A rerun rebuilds nothing new: the trimmed item is unchanged, nothing fails.
-    let again = run(&store, &world, Model::Job).await;
+    let again = world.sync_once(&store, Model::Job, "oversized-test").await;
     assert_eq!(again.bad_records, 0, "{:?}", again.bad_record_samples);
     assert_eq!(again.opportunities_written, 0, "{again:?}");
 }
