@@ -1,5 +1,6 @@
-//! call-webhook Lambda entry point: tracing (JSON), configuration (all problems at once), AWS
-//! clients, the platform app key, then the runtime loop. Everything else is in the library.
+//! call-webhook Lambda entry point: logging (`sync::lambda::init_logging`), configuration (all
+//! problems at once), AWS clients, the platform app key, then the runtime loop. Everything else is
+//! in the library.
 
 use chrono::Utc;
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequest;
@@ -11,15 +12,7 @@ use call_webhook::{handle_lambda, App, Config, ServiceTitanAccess};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_current_span(true)
-        .without_time()
-        .init();
+    sync::lambda::init_logging();
     let config = Config::from_env().map_err(anyhow::Error::msg)?;
     let aws =
         sync::lambda::aws_sdk_config(|k| std::env::var(k).ok()).map_err(anyhow::Error::msg)?;

@@ -1,5 +1,5 @@
-//! note-pusher Lambda entry point: tracing (JSON), configuration, AWS clients, the app key, then
-//! the runtime loop. Everything else is in the library.
+//! note-pusher Lambda entry point: logging (`sync::lambda::init_logging`), configuration, AWS
+//! clients, the app key, then the runtime loop. Everything else is in the library.
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
@@ -12,15 +12,7 @@ use sync::runner::Platform;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_current_span(true)
-        .without_time()
-        .init();
+    sync::lambda::init_logging();
     let config = Config::from_env()?;
     let aws = sync::lambda::aws_sdk_config(|k| std::env::var(k).ok())?;
     let secrets = SecretsManager::new(aws_sdk_secretsmanager::Client::new(&aws));

@@ -113,7 +113,36 @@ pub fn aws_sdk_config(
     Ok(builder.build())
 }
 
-/// A poll function's whole `main`: JSON tracing (level from `RUST_LOG`, default `info`), the
+/// Logging for every Lambda of this bundle, called first thing in `main`: tracing as JSON lines
+/// on stdout (CloudWatch), level from `RUST_LOG` (default `info`), with the current span's fields
+/// and no timestamp (CloudWatch stamps each line).
+///
+/// Also a panic hook that logs the panic (its location and message, as the standard hook prints
+/// them) as one `error` line before the standard hook runs. The bootstraps are built with
+/// `panic = "abort"` (Cargo.toml `[profile.lambda-release]`, issue #9's 8 MB budget), so a panic
+/// ends the process: Lambda fails the invocation with `Runtime.ExitError` and starts a fresh
+/// environment, and this line is the structured record of why. With unwinding (debug builds,
+/// `cargo lambda watch`) lambda_runtime reports the panic as the invocation's error as well.
+///
+/// Panics if a global tracing subscriber is already set (it is called once, at cold start).
+pub fn init_logging() {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_current_span(true)
+        .without_time()
+        .init();
+    let standard = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        tracing::error!(panic = %info, "panicked");
+        standard(info);
+    }));
+}
+
+/// A poll function's whole `main`: logging ([`init_logging`]), the
 /// configuration from the environment, AWS clients from [`aws_sdk_config`] (so
 /// `AWS_ENDPOINT_URL` applies), the platform app key read once from Secrets Manager, then the
 /// Lambda runtime loop calling [`handle_scheduled`] for `model`.
@@ -124,15 +153,7 @@ pub async fn serve(model: Model) -> Result<(), lambda_runtime::Error> {
     use secrecy::SecretString;
     use secrets::SecretsManager;
 
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_current_span(false)
-        .without_time()
-        .init();
+    init_logging();
     let config = Config::from_env()?;
     let aws = aws_sdk_config(|k| std::env::var(k).ok())?;
     let secrets = SecretsManager::new(aws_sdk_secretsmanager::Client::new(&aws));
