@@ -348,6 +348,7 @@ where
     let secret = parse_integration_secret(&stored.secret_id, text.expose_secret()).unwrap();
     assert_eq!(secret.client_secret, CLIENT_SECRET);
     assert_eq!(secret.webhook_signing_key.as_deref(), Some(SIGNING_KEY));
+    assert!(activated.warnings.is_empty(), "{:?}", activated.warnings);
 
     // 6. The next scheduled run backfills the 90 days before activation.
     let run_platform = Platform {
@@ -427,6 +428,27 @@ where
         opportunities.len(),
         "disconnect keeps the data"
     );
+
+    // 8. The inbound_call model without a webhook signing key: activated, with a warning that
+    // the webhook refuses its calls until a key is stored.
+    let calls_workspace = format!("{workspace}-calls");
+    let mut calls = settings(&calls_workspace, &cfg);
+    calls.models.push(Model::InboundCall);
+    let no_key = Credentials {
+        webhook_signing_key: None,
+        ..credentials(CLIENT_SECRET)
+    };
+    let activated = activate(&store, &secrets, &platform, calls, &no_key, now)
+        .await
+        .expect("activation without a signing key succeeds");
+    let warnings: Vec<String> = activated.warnings.iter().map(|w| w.to_string()).collect();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.starts_with("webhookSigningKey:") && w.contains("401")),
+        "{warnings:?}"
+    );
+    disconnect(&store, &calls_workspace).await.unwrap();
 
     // No secret in any error message, any stored item, or any log line.
     for e in &errors {

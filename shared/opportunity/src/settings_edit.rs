@@ -103,14 +103,18 @@ fn parse_destination(key: &str, value: &str) -> Result<Destination, SettingProbl
         })
 }
 
+/// `resources.job` / `resources.membership`: `default`, or resource names. An unknown name's
+/// problem lists the names that model offers ([`Resource::optional_for`]); a known name of the
+/// other model is left to [`ResourceSelection::validate`].
 fn parse_resources(key: &str, value: &str) -> Result<BTreeSet<Resource>, Vec<SettingProblem>> {
+    let model = if key == "resources.job" {
+        Model::Job
+    } else {
+        Model::Membership
+    };
     if value.trim().eq_ignore_ascii_case("default") {
         let d = ResourceSelection::default();
-        return Ok(if key == "resources.job" {
-            d.job
-        } else {
-            d.membership
-        });
+        return Ok(d.for_model(model).clone());
     }
     let mut out = BTreeSet::new();
     let mut problems = Vec::new();
@@ -119,7 +123,19 @@ fn parse_resources(key: &str, value: &str) -> Result<BTreeSet<Resource>, Vec<Set
             Ok(r) => {
                 out.insert(r);
             }
-            Err(e) => problems.push(problem(key, e)),
+            Err(_) => {
+                let offered: Vec<&str> = Resource::optional_for(model)
+                    .iter()
+                    .map(|r| r.name())
+                    .collect();
+                problems.push(problem(
+                    key,
+                    format!(
+                        "unknown resource `{name}` (the {model} model offers {})",
+                        offered.join(", ")
+                    ),
+                ));
+            }
         }
     }
     if problems.is_empty() {
@@ -376,7 +392,11 @@ mod tests {
             has("pollIntervalMinutes:", "outside 1 to 60"),
             "{problems:#?}"
         );
-        assert!(has("resources.job:", "bogus"), "{problems:#?}");
+        assert!(has("resources.job:", "unknown resource `bogus`"), "{problems:#?}");
+        // the names offered are the job model's, not every resource's
+        let bogus = problems.iter().find(|p| p.contains("`bogus`")).unwrap();
+        assert!(bogus.contains("estimates"), "{bogus}");
+        assert!(!bogus.contains("recurringServices"), "{bogus}");
         assert!(
             has("push.incoming.destination:", "needs the job model"),
             "{problems:#?}"

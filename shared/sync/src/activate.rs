@@ -24,7 +24,7 @@
 
 use chrono::{DateTime, Utc};
 use opportunity::scopes::{known, missing_scopes};
-use opportunity::{Environment, Integration, IntegrationStatus, SettingProblem};
+use opportunity::{Environment, Integration, IntegrationStatus, Model, SettingProblem};
 use secrecy::SecretString;
 use secrets::{integration_secret_id, IntegrationSecret, SecretError, SecretSink};
 use servicetitan::client::{
@@ -439,8 +439,15 @@ pub async fn activate(
         scopes = granted.scopes.len(),
         "integration activated; the next scheduled run starts the 90-day backfill"
     );
+    let mut warnings = settings.warnings();
+    if settings.models.contains(&Model::InboundCall) && credentials.webhook_signing_key.is_none() {
+        warnings.push(SettingProblem {
+            setting: "webhookSigningKey".into(),
+            message: "the inbound_call model is on but no webhook signing key was given: the call webhook answers 401 to every call of this workspace until one is stored (connect again with --webhook-signing-key or ST_WEBHOOK_SIGNING_KEY)".into(),
+        });
+    }
     Ok(Activated {
-        warnings: settings.warnings(),
+        warnings,
         integration: settings,
         granted: granted.scopes,
     })
