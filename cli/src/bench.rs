@@ -346,7 +346,7 @@ async fn bench_with(
             loop {
                 runs += 1;
                 let one = run_once(store, &secrets, &platform, model, &opts).await?;
-                add(&mut r, &one);
+                r.add(&one);
                 if one.caught_up {
                     break;
                 }
@@ -355,7 +355,7 @@ async fn bench_with(
                     "the {model} backfill did not catch up in 100 runs"
                 );
             }
-            add(&mut total, &r);
+            total.add(&r);
             by_model.insert(
                 model.to_string(),
                 ModelBench {
@@ -465,19 +465,6 @@ async fn run_once(
         anyhow::bail!("the {model} sync failed: {err}");
     }
     outcome.report.context("no report")
-}
-
-fn add(total: &mut SyncReport, r: &SyncReport) {
-    total.pages += r.pages;
-    total.records_read += r.records_read;
-    total.opportunities_written += r.opportunities_written;
-    total.opportunities_unchanged += r.opportunities_unchanged;
-    total.opportunities_refused += r.opportunities_refused;
-    total.contacts_created += r.contacts_created;
-    total.bad_records += r.bad_records;
-    total.api_calls += r.api_calls;
-    total.throttled += r.throttled;
-    total.store_writes += r.store_writes;
 }
 
 fn round3(x: f64) -> f64 {

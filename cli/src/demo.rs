@@ -390,23 +390,6 @@ fn skipped_warning(model: Model, lease_expires_by: DateTime<Utc>) -> String {
     )
 }
 
-/// Add one model's run report to the totals.
-fn add_report(total: &mut sync::SyncReport, r: &sync::SyncReport) {
-    total.pages += r.pages;
-    total.records_read += r.records_read;
-    total.opportunities_written += r.opportunities_written;
-    total.opportunities_unchanged += r.opportunities_unchanged;
-    total.opportunities_refused += r.opportunities_refused;
-    total.contacts_created += r.contacts_created;
-    total.bad_records += r.bad_records;
-    total
-        .bad_record_samples
-        .extend(r.bad_record_samples.iter().cloned());
-    total.api_calls += r.api_calls;
-    total.throttled += r.throttled;
-    total.store_writes += r.store_writes;
-}
-
 pub async fn run_demo(
     data_dir: &Path,
     endpoint: Option<&str>,
@@ -529,7 +512,7 @@ pub async fn run_demo(
             .list_opportunities(DEMO_WORKSPACE, Some(model))
             .await?
             .len();
-        add_report(&mut report, &r);
+        report.add(&r);
         by_model.insert(
             model.to_string(),
             ModelSummary {

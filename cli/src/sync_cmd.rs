@@ -110,6 +110,12 @@ pub async fn run_sync(
                 for sample in &r.bad_record_samples {
                     println!("  bad record: {sample}");
                 }
+                if r.missing_bases > 0 {
+                    println!(
+                        "  {} {model}s named by related rows or changed customers are not returned by ServiceTitan (deleted or inactive): skipped",
+                        r.missing_bases
+                    );
+                }
             }
         }
     }

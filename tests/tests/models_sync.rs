@@ -297,6 +297,54 @@ async fn a_related_change_rebuilds_its_job() {
     assert_eq!(stored.opportunity.standard.external_updated_at, changed_at);
 }
 
+/// A related row naming a job ServiceTitan does not return by id (deleted, inactive or never
+/// there) rebuilds nothing, fails nothing, and is counted as `missing_bases`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn related_rows_of_missing_jobs_are_counted_and_skipped() {
+    let (store, _engine) = store_on(Engine::Dynoxide).await.expect("dynoxide");
+    let now = Utc::now();
+    let world = World::start(150, 60, 8, now).await;
+    store
+        .put_integration(&world.integration("ws-orphans", now))
+        .await
+        .unwrap();
+    let first = world
+        .sync_once(&store, Model::Job, "models-sync-test")
+        .await;
+    assert_eq!(first.missing_bases, 0, "{first:?}");
+    let before = store
+        .list_opportunities("ws-orphans", Some(Model::Job))
+        .await
+        .unwrap();
+
+    const NO_SUCH_JOB: i64 = 987_654_321;
+    world.sandbox.with_data(|d| {
+        let template = d.appointments[0].clone();
+        let next_id = d.appointments.iter().map(|a| a.id).max().unwrap() + 1;
+        d.appointments.push(servicetitan::Appointment {
+            id: next_id,
+            job_id: NO_SUCH_JOB,
+            modified_on: Utc::now(),
+            ..template
+        });
+    });
+    let report = world
+        .sync_once(&store, Model::Job, "models-sync-test")
+        .await;
+    assert_eq!(report.missing_bases, 1, "{report:?}");
+    assert_eq!(report.bad_records, 0, "{report:?}");
+    assert_eq!(report.opportunities_written, 0, "{report:?}");
+    assert!(report.caught_up, "{report:?}");
+    let after = store
+        .list_opportunities("ws-orphans", Some(Model::Job))
+        .await
+        .unwrap();
+    assert_eq!(after.len(), before.len(), "no opportunity made or lost");
+    assert!(after
+        .iter()
+        .all(|o| o.opportunity.external_id != NO_SUCH_JOB.to_string()));
+}
+
 /// With no optional resource selected, none is requested and none leaves details.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unselected_resources_are_not_requested() {

@@ -392,7 +392,10 @@ mod tests {
             has("pollIntervalMinutes:", "outside 1 to 60"),
             "{problems:#?}"
         );
-        assert!(has("resources.job:", "unknown resource `bogus`"), "{problems:#?}");
+        assert!(
+            has("resources.job:", "unknown resource `bogus`"),
+            "{problems:#?}"
+        );
         // the names offered are the job model's, not every resource's
         let bogus = problems.iter().find(|p| p.contains("`bogus`")).unwrap();
         assert!(bogus.contains("estimates"), "{bogus}");

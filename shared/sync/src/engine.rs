@@ -1582,8 +1582,12 @@ impl<'a> Run<'a> {
 
     /// The base records of `ids`: from the page or the stored sources (already in `in_hand`),
     /// else by `ids=` from ServiceTitan (`fix` adjusts fetched rows); in id order.
+    ///
+    /// An id ServiceTitan does not return (the job or membership was deleted or made inactive,
+    /// or a related row names one that never existed) has nothing to rebuild: its related rows
+    /// are skipped, counted in [`SyncReport::missing_bases`] and logged with the first ids.
     async fn bases<T: DeserializeOwned>(
-        &self,
+        &mut self,
         ids: &BTreeSet<Id>,
         in_hand: &mut BTreeMap<Id, T>,
         endpoint: Endpoint,
@@ -1602,6 +1606,20 @@ impl<'a> Run<'a> {
         for mut r in fetched {
             fix(&mut r);
             in_hand.insert(id_of(&r), r);
+        }
+        let missing: Vec<Id> = ids
+            .iter()
+            .filter(|id| !in_hand.contains_key(id))
+            .copied()
+            .collect();
+        if !missing.is_empty() {
+            self.report.missing_bases += missing.len() as u64;
+            info!(
+                model = %self.model,
+                count = missing.len(),
+                first = ?&missing[..missing.len().min(5)],
+                "related rows name base records ServiceTitan does not return (deleted, inactive or unknown); skipped"
+            );
         }
         Ok(ids.iter().filter_map(|id| in_hand.remove(id)).collect())
     }

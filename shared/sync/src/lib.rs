@@ -82,6 +82,10 @@ pub struct SyncReport {
     pub bad_records: u64,
     /// Messages of the first bad records (at most 20), e.g. `job 41: field createdOn: ...`.
     pub bad_record_samples: Vec<String>,
+    /// Base records (jobs, memberships) to rebuild that ServiceTitan did not return by id:
+    /// named by related rows (an appointment of a deleted or inactive job) or by changed
+    /// customers and locations; their rows are skipped (logged with the first ids).
+    pub missing_bases: u64,
     /// ServiceTitan API calls made (every try counts; token requests excluded).
     pub api_calls: u64,
     /// 429 answers received.
@@ -99,10 +103,66 @@ pub struct SyncReport {
 }
 
 impl SyncReport {
+    /// Add the counts of `other` (another run or model) to these; its bad record samples are
+    /// appended up to the same cap of 20. The workspace, `caught_up`, `backfill_done` and
+    /// `feed_lag_seconds` stay as they are (they describe one run, not a sum).
+    pub fn add(&mut self, other: &SyncReport) {
+        self.pages += other.pages;
+        self.records_read += other.records_read;
+        self.opportunities_written += other.opportunities_written;
+        self.opportunities_unchanged += other.opportunities_unchanged;
+        self.opportunities_refused += other.opportunities_refused;
+        self.contacts_created += other.contacts_created;
+        self.bad_records += other.bad_records;
+        let room = 20usize.saturating_sub(self.bad_record_samples.len());
+        self.bad_record_samples
+            .extend(other.bad_record_samples.iter().take(room).cloned());
+        self.missing_bases += other.missing_bases;
+        self.api_calls += other.api_calls;
+        self.throttled += other.throttled;
+        self.store_writes += other.store_writes;
+    }
+
     pub(crate) fn note_bad(&mut self, message: String) {
         self.bad_records += 1;
         if self.bad_record_samples.len() < 20 {
             self.bad_record_samples.push(message);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_add_their_counts_and_keep_twenty_samples() {
+        let mut job = SyncReport {
+            workspace_id: "acme".into(),
+            pages: 3,
+            api_calls: 10,
+            caught_up: true,
+            ..SyncReport::default()
+        };
+        for i in 0..15 {
+            job.note_bad(format!("job {i}: bad"));
+        }
+        let mut membership = SyncReport {
+            workspace_id: "acme".into(),
+            pages: 2,
+            api_calls: 4,
+            missing_bases: 1,
+            store_writes: 7,
+            ..SyncReport::default()
+        };
+        for i in 0..10 {
+            membership.note_bad(format!("membership {i}: bad"));
+        }
+        job.add(&membership);
+        assert_eq!((job.pages, job.api_calls, job.store_writes), (5, 14, 7));
+        assert_eq!((job.bad_records, job.missing_bases), (25, 1));
+        assert_eq!(job.bad_record_samples.len(), 20);
+        assert_eq!(job.bad_record_samples[15], "membership 0: bad");
+        assert!(job.caught_up, "flags describe one run and are kept");
     }
 }
