@@ -195,7 +195,8 @@ async fn run_sync(endpoint: Option<&str>, table: &str, args: SyncBenchArgs) -> R
         models: vec![Model::Job, Model::Membership],
         placeholder_emails: vec![],
         phone_region: "US".into(),
-        poll_interval_minutes: 15,
+        // Each run_scheduled call is due (sync::runner::poll_slot): the bench polls back to back.
+        poll_interval_minutes: 1,
         status: IntegrationStatus::Active,
         activated_at: now,
         push: Default::default(),

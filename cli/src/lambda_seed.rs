@@ -107,6 +107,8 @@ pub async fn run(table: &str, args: LambdaSeedArgs) -> Result<()> {
             "models": models,
             "status": "active",
             "activatedAt": now,
+            // every schedule is due (sync::runner::poll_slot): invoke-all polls back to back
+            "pollIntervalMinutes": 1,
         }))
         .context("building the sample integration")?;
         let integration = opportunity::Integration {

@@ -138,7 +138,8 @@ impl World {
             .expect("one report")
     }
 
-    /// An active job integration for `workspace` on this sandbox's tenant, activated at `at`.
+    /// An active job integration for `workspace` on this sandbox's tenant, activated at `at`,
+    /// polled on every scheduled run (a 1-minute poll interval).
     pub fn integration(&self, workspace: &str, at: DateTime<Utc>) -> Integration {
         Integration {
             workspace_id: workspace.into(),
@@ -149,7 +150,8 @@ impl World {
             models: vec![Model::Job],
             placeholder_emails: vec![],
             phone_region: "US".into(),
-            poll_interval_minutes: 15,
+            // Every scheduled run is due (runner::poll_slot): tests poll back to back.
+            poll_interval_minutes: 1,
             status: IntegrationStatus::Active,
             activated_at: at,
             push: opportunity::PushSettings::default(),

@@ -332,6 +332,7 @@ pub async fn handle_scheduled<S: SecretSource>(
                 all.succeeded += one.succeeded;
                 all.failed += one.failed;
                 all.skipped += one.skipped;
+                all.not_due += one.not_due;
                 all.outcomes.extend(one.outcomes);
             }
             all

@@ -158,6 +158,10 @@ pub struct IntegrationOutcome {
     /// True when another invocation held the integration's lease, so this run left it alone.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub skipped: bool,
+    /// True when the integration's poll interval has not passed since its last scheduled sync
+    /// ([`poll_slot`]), so this run left it alone.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub not_due: bool,
 }
 
 /// A scheduled run's summary (the poll Lambdas' result).
@@ -172,6 +176,8 @@ pub struct RunSummary {
     pub failed: usize,
     /// Those skipped because another invocation held their lease.
     pub skipped: usize,
+    /// Those left alone because their poll interval has not passed yet.
+    pub not_due: usize,
     /// One entry per integration.
     pub outcomes: Vec<IntegrationOutcome>,
 }
@@ -193,6 +199,25 @@ pub struct Run<'a> {
 /// Lambda invocation can run, so a crashed invocation blocks the next one at most this long.
 pub const LEASE_DURATION: chrono::Duration = chrono::Duration::minutes(15);
 
+/// How early a poll may come before its interval has fully passed: the schedule's own jitter
+/// (EventBridge fires within a minute of its time) must not make a due poll wait a whole period.
+pub const POLL_INTERVAL_TOLERANCE: chrono::Duration = chrono::Duration::minutes(1);
+
+/// How long a scheduled sync of an integration keeps the next scheduled one away: its poll
+/// interval (SPEC.md §2, 1 to 60 minutes) less [`POLL_INTERVAL_TOLERANCE`]; `None` when that is
+/// no time at all (an interval of one minute: every schedule is due).
+///
+/// The slot is a lease named `poll:<model>` taken at the run's start and kept (released only
+/// when the sync fails, so the next schedule retries): while it is unexpired, scheduled runs
+/// leave the integration alone ([`IntegrationOutcome::not_due`]). The schedule's rate is the
+/// floor: an interval below it polls at the schedule's rate. Continuations
+/// ([`run_continuation`]) and manual runs are not gated.
+pub fn poll_slot(integration: &Integration) -> Option<chrono::Duration> {
+    let interval = chrono::Duration::minutes(i64::from(integration.poll_interval_minutes));
+    let slot = interval - POLL_INTERVAL_TOLERANCE;
+    (slot > chrono::Duration::zero()).then_some(slot)
+}
+
 /// Sync `run.model` for every active integration of `run.shard` that has the model enabled, one
 /// after the other, each under its lease `sync:<model>` taken for `run.owner` (the invocation's request id,
 /// or any id unique to this run). An integration whose lease another run holds is skipped and
@@ -207,7 +232,7 @@ pub async fn run_scheduled(
     run: &Run<'_>,
     opts: &SyncOptions,
 ) -> Result<RunSummary, SyncError> {
-    run_filtered(store, secrets, platform, run, opts, |ws| {
+    run_filtered(store, secrets, platform, run, opts, true, |ws| {
         run.shard.contains(ws)
     })
     .await
@@ -227,15 +252,21 @@ pub async fn run_continuation(
     workspace: &str,
     opts: &SyncOptions,
 ) -> Result<RunSummary, SyncError> {
-    run_filtered(store, secrets, platform, run, opts, |ws| ws == workspace).await
+    run_filtered(store, secrets, platform, run, opts, false, |ws| {
+        ws == workspace
+    })
+    .await
 }
 
+/// The integrations `wanted` keeps, each synced under its lease; with `scheduled`, only those
+/// whose poll interval has passed ([`poll_slot`]).
 async fn run_filtered(
     store: &Store,
     secrets: &impl SecretSource,
     platform: &Platform,
     run: &Run<'_>,
     opts: &SyncOptions,
+    scheduled: bool,
     wanted: impl Fn(&str) -> bool,
 ) -> Result<RunSummary, SyncError> {
     let Run {
@@ -256,6 +287,38 @@ async fn run_filtered(
     }) {
         summary.integrations += 1;
         let ws = integration.workspace_id.as_str();
+        let slot_name = format!("poll:{model}");
+        let slot = match poll_slot(integration).filter(|_| scheduled) {
+            None => None,
+            Some(duration) => match store
+                .acquire_lease(ws, &slot_name, owner, now, duration)
+                .await
+            {
+                Ok(Some(slot)) => Some(slot),
+                Ok(None) => {
+                    info!(
+                        workspace = ws,
+                        interval_minutes = integration.poll_interval_minutes,
+                        "poll interval not passed since the last scheduled sync; not due"
+                    );
+                    summary.not_due += 1;
+                    summary.outcomes.push(IntegrationOutcome {
+                        workspace_id: ws.to_owned(),
+                        report: None,
+                        error: None,
+                        retryable: false,
+                        skipped: false,
+                        not_due: true,
+                    });
+                    continue;
+                }
+                // Not knowing whether it is due, sync it: a poll too many is harmless.
+                Err(e) => {
+                    error!(workspace = ws, error = %e, "reading the poll interval slot failed; syncing");
+                    None
+                }
+            },
+        };
         let lease = match store
             .acquire_lease(ws, &format!("sync:{model}"), owner, now, LEASE_DURATION)
             .await
@@ -266,6 +329,7 @@ async fn run_filtered(
                     workspace = ws,
                     "another invocation is syncing this integration; skipped"
                 );
+                release_slot(store, slot.as_ref()).await;
                 summary.skipped += 1;
                 summary.outcomes.push(IntegrationOutcome {
                     workspace_id: ws.to_owned(),
@@ -273,6 +337,7 @@ async fn run_filtered(
                     error: None,
                     retryable: false,
                     skipped: true,
+                    not_due: false,
                 });
                 continue;
             }
@@ -283,6 +348,7 @@ async fn run_filtered(
                     source: e,
                 };
                 error!(workspace = ws, error = %e, "taking the sync lease failed");
+                release_slot(store, slot.as_ref()).await;
                 summary.failed += 1;
                 summary.outcomes.push(IntegrationOutcome {
                     workspace_id: ws.to_owned(),
@@ -290,6 +356,7 @@ async fn run_filtered(
                     retryable: e.is_retryable(),
                     error: Some(e.to_string()),
                     skipped: false,
+                    not_due: false,
                 });
                 continue;
             }
@@ -313,10 +380,13 @@ async fn run_filtered(
                     error: None,
                     retryable: false,
                     skipped: false,
+                    not_due: false,
                 });
             }
             Err(e) => {
                 error!(workspace = %integration.workspace_id, error = %e, "integration sync failed");
+                // The next schedule retries it without waiting for the interval.
+                release_slot(store, slot.as_ref()).await;
                 summary.failed += 1;
                 summary.outcomes.push(IntegrationOutcome {
                     workspace_id: integration.workspace_id.clone(),
@@ -324,6 +394,7 @@ async fn run_filtered(
                     retryable: e.is_retryable(),
                     error: Some(e.to_string()),
                     skipped: false,
+                    not_due: false,
                 });
             }
         }
@@ -336,9 +407,35 @@ async fn run_filtered(
     Ok(summary)
 }
 
+/// Give back a poll slot taken by this run (the sync did not happen or failed).
+async fn release_slot(store: &Store, slot: Option<&store::Lease>) {
+    if let Some(slot) = slot {
+        if let Err(e) = store.release_lease(slot).await {
+            // It expires by itself: the next poll waits at most the interval.
+            error!(workspace = %slot.workspace, error = %e, "releasing the poll slot failed");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn poll_slot_is_the_interval_less_the_jitter_allowance() {
+        let mut i: Integration = serde_json::from_value(serde_json::json!({
+            "workspaceId": "acme", "environment": "integration", "tenantId": 1,
+            "clientId": "cid", "secretId": "s", "models": ["job"], "status": "active",
+            "activatedAt": "2026-01-01T00:00:00Z"
+        }))
+        .unwrap();
+        assert_eq!(i.poll_interval_minutes, 15, "the SPEC default");
+        assert_eq!(poll_slot(&i), Some(chrono::Duration::minutes(14)));
+        i.poll_interval_minutes = 60;
+        assert_eq!(poll_slot(&i), Some(chrono::Duration::minutes(59)));
+        i.poll_interval_minutes = 1;
+        assert_eq!(poll_slot(&i), None, "every schedule is due");
+    }
 
     #[test]
     fn shards_partition_workspaces() {

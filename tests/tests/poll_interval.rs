@@ -1,0 +1,101 @@
+//! The per-integration poll interval (SPEC.md §2, 1 to 60 minutes): a scheduled run leaves an
+//! integration alone until its interval has passed since its last scheduled sync (less a minute
+//! for the schedule's jitter); continuations are not gated; a failed sync does not hold the next
+//! schedule back. Sandbox over HTTP, store on dynoxide.
+
+use chrono::{DateTime, Duration, Utc};
+use e2e::{store_on, Engine, World};
+use opportunity::Model;
+use store::Store;
+use sync::runner::{run_continuation, run_scheduled, Run, RunSummary, Shard};
+use sync::SyncOptions;
+
+/// A scheduled run at `now`; its lease owner is unique to it, as a Lambda request id is.
+async fn scheduled(store: &Store, world: &World, now: DateTime<Utc>) -> RunSummary {
+    let owner = format!("poll-interval-test-{}", now.timestamp_millis());
+    run_scheduled(
+        store,
+        &world.secrets,
+        &world.platform,
+        &Run {
+            model: Model::Job,
+            shard: Shard::default(),
+            owner: &owner,
+            now,
+        },
+        &SyncOptions::default(),
+    )
+    .await
+    .expect("scheduled run")
+}
+
+fn outcome<'a>(summary: &'a RunSummary, ws: &str) -> &'a sync::runner::IntegrationOutcome {
+    summary
+        .outcomes
+        .iter()
+        .find(|o| o.workspace_id == ws)
+        .unwrap_or_else(|| panic!("no outcome for {ws}: {summary:?}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_runs_wait_for_each_integrations_poll_interval() {
+    let (store, _engine) = store_on(Engine::Dynoxide).await.expect("dynoxide");
+    let t0 = Utc::now();
+    let world = World::start(40, 20, 3, t0).await;
+    let mut half_hourly = world.integration("ws-30", t0);
+    half_hourly.poll_interval_minutes = 30;
+    store.put_integration(&half_hourly).await.unwrap();
+    let every_run = world.integration("ws-1", t0);
+    assert_eq!(every_run.poll_interval_minutes, 1);
+    store.put_integration(&every_run).await.unwrap();
+    let mut broken = world.integration("ws-broken", t0);
+    broken.poll_interval_minutes = 30;
+    broken.secret_id = "e2e/no-such-secret".into();
+    store.put_integration(&broken).await.unwrap();
+
+    let first = scheduled(&store, &world, t0).await;
+    assert_eq!(first.not_due, 0, "{first:?}");
+    assert!(outcome(&first, "ws-30").report.is_some());
+    assert!(outcome(&first, "ws-1").report.is_some());
+    assert!(outcome(&first, "ws-broken").error.is_some());
+
+    // A quarter of an hour later: ws-30 is not due; ws-1 is; ws-broken failed, so it is retried.
+    let later = scheduled(&store, &world, t0 + Duration::minutes(15)).await;
+    let o = outcome(&later, "ws-30");
+    assert!(
+        o.not_due && o.report.is_none() && o.error.is_none(),
+        "{o:?}"
+    );
+    assert_eq!(later.not_due, 1, "{later:?}");
+    assert!(outcome(&later, "ws-1").report.is_some());
+    let o = outcome(&later, "ws-broken");
+    assert!(!o.not_due && o.error.is_some(), "{o:?}");
+
+    // A continuation is not gated.
+    let continued = run_continuation(
+        &store,
+        &world.secrets,
+        &world.platform,
+        &Run {
+            model: Model::Job,
+            shard: Shard::default(),
+            owner: "poll-interval-continuation",
+            now: t0 + Duration::minutes(15),
+        },
+        "ws-30",
+        &SyncOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(continued.succeeded, 1, "{continued:?}");
+
+    // The interval less the schedule's jitter allowance has passed: due again.
+    let due = scheduled(
+        &store,
+        &world,
+        t0 + Duration::minutes(29) + Duration::seconds(1),
+    )
+    .await;
+    assert!(outcome(&due, "ws-30").report.is_some(), "{due:?}");
+    assert_eq!(due.not_due, 0, "{due:?}");
+}
