@@ -70,6 +70,25 @@ fn every_function_has_its_template_resource_and_events() {
     }
 }
 
+/// The functions may read the integration secrets where `stsync connect` writes them
+/// (`secrets::INTEGRATION_SECRET_PREFIX`; the prefix is not a template parameter, as nothing
+/// would write under another one).
+#[test]
+fn the_template_grants_the_integration_secrets_where_connect_writes_them() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let template = std::fs::read_to_string(root.join("infra/template.yaml")).unwrap();
+    let grant = format!("secret:{}*", secrets::INTEGRATION_SECRET_PREFIX);
+    let secret_grants = template.matches(":secretsmanager:").count();
+    let app_key_grants = template.matches("secret:${AppKeySecretId}-*").count();
+    assert_eq!(app_key_grants, 4, "each function reads the app key");
+    assert_eq!(
+        template.matches(grant.as_str()).count(),
+        secret_grants - app_key_grants,
+        "every integration secret grant is `{grant}`"
+    );
+    assert_eq!(secret_grants - app_key_grants, 4);
+}
+
 #[test]
 fn pascal_case_names() {
     assert_eq!(pascal("poll-jobs"), "PollJobs");
