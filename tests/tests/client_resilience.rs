@@ -223,3 +223,38 @@ async fn a_retry_after_beyond_the_cap_is_not_slept_out() {
     assert!(err.is_retryable(), "the caller may come back later");
     assert_eq!(c.stats().api_calls, 1, "no hour-long sleep, no second try");
 }
+
+/// A Lambda's calls end before its deadline (`ClientConfig::deadline`): a request that never
+/// answers is cut at the deadline instead of the 30 s timeout, and no retry starts after it.
+#[tokio::test]
+async fn calls_end_at_the_deadline_with_a_retryable_error() {
+    let w = world().await;
+    let mut cfg = ClientConfig::new(
+        &w.sandbox.base_url(),
+        &w.sandbox.token_url(),
+        w.config.tenant_id,
+        w.config.client_id.clone(),
+        SecretString::from(w.config.client_secret.clone()),
+        SecretString::from(w.config.app_key.clone()),
+    )
+    .unwrap();
+    assert_eq!(cfg.timeout, Duration::from_secs(30));
+    let started = std::time::Instant::now();
+    cfg.deadline = Some(started + Duration::from_millis(1500));
+    let c = Client::new(cfg).unwrap();
+    admin(
+        &w,
+        "faults",
+        serde_json::json!({"hang": true, "times": 10, "endpoint": BU}),
+    )
+    .await;
+    let err = list_business_units(&c).await.unwrap_err();
+    let took = started.elapsed();
+    assert!(err.is_retryable(), "{err}");
+    assert!(
+        took >= Duration::from_millis(1400) && took < Duration::from_secs(10),
+        "ended after {took:?}"
+    );
+    // The hanging try was cut at the deadline, and no retry started after it.
+    assert_eq!(c.stats().api_calls, 1, "{:?}", c.stats());
+}

@@ -135,13 +135,14 @@ async fn unfinished_backfill_continues_through_the_queue_moto() {
         store: store.clone(),
         secrets: world.secrets.clone(),
         platform: world.platform.clone(),
-        deadline_margin: Duration::ZERO,
+        deadline_margin: Duration::from_secs(10),
         continuation: Some(sync::lambda::Continuation {
             client: sqs.clone(),
             queue_url: queue_url.clone(),
         }),
     };
-    // Every sandbox answer takes 250 ms and the invocation has 2 s: the backfill cannot finish.
+    // Every sandbox answer takes 250 ms and the soft deadline comes 2 s in (12 s left, 10 s
+    // margin; the calls in flight may run until 5 s before the end): the backfill cannot finish.
     let slow = reqwest::Client::new()
         .post(format!("{}/__admin/faults", world.sandbox.base_url()))
         .body(r#"{"latencyMs": 250, "times": 100000}"#)
@@ -153,7 +154,7 @@ async fn unfinished_backfill_continues_through_the_queue_moto() {
         &app,
         LambdaEvent::new(
             event("poll-jobs.schedule.json"),
-            context(Duration::from_secs(2)),
+            context(Duration::from_secs(12)),
         ),
     )
     .await

@@ -249,7 +249,15 @@ pub struct ClientConfig {
     /// Longest `Retry-After` waited out (default 20 s); a 429 asking for more fails at once
     /// with a retryable error, so no run sleeps past its deadline.
     pub max_retry_after: Duration,
+    /// When every call must have ended (e.g. a Lambda's deadline less the time its handler
+    /// needs afterwards); `None` (the default): only `timeout` and `max_retries` bound a call.
+    /// A try's timeout is cut to the time left (at least [`MIN_TRY_TIMEOUT`]), and a retry whose
+    /// wait would end at or after it is not made: the last error (retryable) is returned.
+    pub deadline: Option<Instant>,
 }
+
+/// The shortest timeout a try gets when [`ClientConfig::deadline`] is near or past.
+pub const MIN_TRY_TIMEOUT: Duration = Duration::from_millis(100);
 
 impl std::fmt::Debug for ClientConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -292,6 +300,7 @@ impl ClientConfig {
             max_retries: 5,
             min_backoff: Duration::from_millis(200),
             max_retry_after: Duration::from_secs(20),
+            deadline: None,
         })
     }
 }
@@ -720,6 +729,7 @@ impl Client {
     {
         let cfg = &self.inner.config;
         let max_retry_after = cfg.max_retry_after;
+        let deadline = cfg.deadline;
         let backoff = ExponentialBuilder::default()
             .with_min_delay(cfg.min_backoff)
             .with_max_delay(Duration::from_secs(20))
@@ -727,20 +737,36 @@ impl Client {
             .with_jitter();
         call.retry(backoff)
             .when(when)
-            .adjust(|err, planned| match (err, planned) {
-                // Retries exhausted: stop, whatever the server asked.
-                (_, None) => None,
-                // Honour Retry-After up to the cap; a longer wait is not waited out here (the
-                // caller's deadline would pass): the retryable error goes back to the caller.
-                (ApiError::Status { retry_after: Some(wait), .. }, Some(_)) => {
-                    (*wait <= max_retry_after).then_some(*wait)
-                }
-                (_, planned) => planned,
+            .adjust(|err, planned| {
+                let wait = match (err, planned) {
+                    // Retries exhausted: stop, whatever the server asked.
+                    (_, None) => None,
+                    // Honour Retry-After up to the cap; a longer wait is not waited out here
+                    // (the caller's deadline would pass): the retryable error goes back.
+                    (ApiError::Status { retry_after: Some(wait), .. }, Some(_)) => {
+                        (*wait <= max_retry_after).then_some(*wait)
+                    }
+                    (_, planned) => planned,
+                };
+                // No retry that would start at or after the deadline.
+                wait.filter(|w| deadline.is_none_or(|d| Instant::now() + *w < d))
             })
             .notify(|err, wait| {
                 tracing::warn!(endpoint = label, error = %err, wait_ms = wait.as_millis() as u64, "retrying ServiceTitan request");
             })
             .await
+    }
+
+    /// A try's timeout: the configured one, cut to the time left before the deadline.
+    fn try_timeout(&self) -> Duration {
+        let cfg = &self.inner.config;
+        match cfg.deadline {
+            None => cfg.timeout,
+            Some(d) => cfg
+                .timeout
+                .min(d.saturating_duration_since(Instant::now()))
+                .max(MIN_TRY_TIMEOUT),
+        }
     }
 
     /// One try, plus one more with a new token on 401.
@@ -765,6 +791,7 @@ impl Client {
                 .inner
                 .http
                 .request(method.clone(), url.clone())
+                .timeout(self.try_timeout())
                 .query(query)
                 .bearer_auth(token.expose_secret())
                 .header("ST-App-Key", self.inner.config.app_key.expose_secret());

@@ -283,6 +283,11 @@ pub fn soft_deadline(context: &Context, margin: Duration) -> Instant {
     Instant::now() + remaining.saturating_sub(margin)
 }
 
+/// What a poll invocation keeps after its last ServiceTitan call for the rest of its work
+/// (releasing leases, the EMF lines, queueing continuations): calls end this long before the
+/// Lambda's deadline ([`SyncOptions::request_deadline`]).
+pub const AFTER_SYNC_RESERVE: Duration = Duration::from_secs(5);
+
 /// The poll handler of `model`: decode the input, sync this shard (a schedule) or the named
 /// integrations (continuation messages) under the invocation's request id (the lease owner),
 /// print one CloudWatch EMF line per synced integration (SPEC.md §9), send a continuation
@@ -299,6 +304,7 @@ pub async fn handle_scheduled<S: SecretSource>(
     let input = parse_poll_input(&event.payload)?;
     let opts = SyncOptions {
         deadline: Some(soft_deadline(&event.context, app.deadline_margin)),
+        request_deadline: Some(soft_deadline(&event.context, AFTER_SYNC_RESERVE)),
         ..SyncOptions::default()
     };
     let run = Run {

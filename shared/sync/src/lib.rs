@@ -38,6 +38,11 @@ pub struct SyncOptions {
     pub include_recent_changes: bool,
     /// Stop taking new pages after this instant (the Lambda soft deadline); `None` = no limit.
     pub deadline: Option<Instant>,
+    /// No ServiceTitan call (tries and retry waits) runs past this instant: the Lambda's
+    /// deadline less what the handler needs after the sync (release the lease, queue the
+    /// continuation). A call cut short fails the run with a retryable error instead of the
+    /// invocation timing out ([`servicetitan::client::ClientConfig::deadline`]); `None` = no limit.
+    pub request_deadline: Option<Instant>,
     /// Page size for `ids=` lookups and reference lists.
     pub list_page_size: u32,
     /// The HTTP client's first retry delay for 5xx and timeouts (it doubles per try, capped,
@@ -52,6 +57,7 @@ impl Default for SyncOptions {
             backfill_days: 90,
             include_recent_changes: true,
             deadline: None,
+            request_deadline: None,
             list_page_size: 500,
             retry_min_backoff: None,
         }

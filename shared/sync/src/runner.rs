@@ -98,12 +98,13 @@ pub async fn client_for(
     client_with(integration, secrets, platform, None).await
 }
 
-/// [`client_for`] with the first retry delay replaced (`SyncOptions::retry_min_backoff`).
+/// [`client_for`] with the run's options: the first retry delay
+/// (`SyncOptions::retry_min_backoff`) and the calls' deadline (`SyncOptions::request_deadline`).
 async fn client_with(
     integration: &Integration,
     secrets: &impl SecretSource,
     platform: &Platform,
-    min_backoff: Option<std::time::Duration>,
+    opts: Option<&SyncOptions>,
 ) -> Result<Client, SyncError> {
     let ws = integration.workspace_id.as_str();
     let text = secrets.get(&integration.secret_id).await.ws(ws)?;
@@ -132,9 +133,10 @@ async fn client_with(
         message: e.to_string(),
     })?;
     config.requests_per_second = platform.requests_per_second;
-    if let Some(d) = min_backoff {
+    if let Some(d) = opts.and_then(|o| o.retry_min_backoff) {
         config.min_backoff = d;
     }
+    config.deadline = opts.and_then(|o| o.request_deadline);
     Client::new(config).map_err(|e| SyncError::Config {
         workspace: ws.to_owned(),
         message: e.to_string(),
@@ -362,8 +364,7 @@ async fn run_filtered(
             }
         };
         let result = async {
-            let client =
-                client_with(integration, secrets, platform, opts.retry_min_backoff).await?;
+            let client = client_with(integration, secrets, platform, Some(opts)).await?;
             sync_model(model, &client, store, integration, now, opts).await
         }
         .await;
