@@ -11,7 +11,7 @@ use secrets::StaticSecrets;
 use st_sandbox::{Dataset, RunningSandbox, Sandbox, SandboxConfig};
 use store::embedded::EmbeddedDynamo;
 use store::Store;
-use sync::runner::{run_scheduled, Platform, Run, Shard};
+use sync::runner::{run_scheduled, Platform, Run, RunSummary, Shard};
 use sync::{SyncOptions, SyncReport};
 
 /// Which DynamoDB engine a test runs against.
@@ -111,11 +111,17 @@ impl World {
         }
     }
 
-    /// One scheduled run of `model` (every integration in `store`, default shard and options,
-    /// `owner` as the lease holder, now as its clock), as the poll Lambdas make it; panics unless
-    /// the run and every integration in it succeeded, and returns the first integration's report.
-    pub async fn sync_once(&self, store: &Store, model: Model, owner: &str) -> SyncReport {
-        let summary = run_scheduled(
+    /// One scheduled run of `model` at `now` (every integration in `store`, default shard and
+    /// options, `owner` as the lease holder), as the poll Lambdas make it; panics when the run
+    /// itself fails (the integrations cannot be listed).
+    pub async fn scheduled_run(
+        &self,
+        store: &Store,
+        model: Model,
+        owner: &str,
+        now: DateTime<Utc>,
+    ) -> RunSummary {
+        run_scheduled(
             store,
             &self.secrets,
             &self.platform,
@@ -123,12 +129,24 @@ impl World {
                 model,
                 shard: Shard::default(),
                 owner,
-                now: Utc::now(),
+                now,
             },
             &SyncOptions::default(),
         )
         .await
-        .expect("scheduled run");
+        .expect("scheduled run")
+    }
+
+    /// [`World::scheduled_run`] at `now` that must succeed for every integration: returns the
+    /// first integration's report.
+    pub async fn sync_at(
+        &self,
+        store: &Store,
+        model: Model,
+        owner: &str,
+        now: DateTime<Utc>,
+    ) -> SyncReport {
+        let summary = self.scheduled_run(store, model, owner, now).await;
         assert_eq!(summary.failed, 0, "{:?}", summary.outcomes);
         summary
             .outcomes
@@ -136,6 +154,11 @@ impl World {
             .next()
             .and_then(|o| o.report)
             .expect("one report")
+    }
+
+    /// [`World::sync_at`] now.
+    pub async fn sync_once(&self, store: &Store, model: Model, owner: &str) -> SyncReport {
+        self.sync_at(store, model, owner, Utc::now()).await
     }
 
     /// An active job integration for `workspace` on this sandbox's tenant, activated at `at`,

@@ -4,33 +4,12 @@
 //! of the resource selection fills the new resource in on the next run. Sandbox over HTTP,
 //! store on dynoxide (and moto in CI).
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{Duration, Utc};
 use e2e::{store_on, Engine, World};
 use opportunity::{Model, Resource};
 use serde_json::json;
 use servicetitan::Id;
 use store::Store;
-use sync::runner::{run_scheduled, Run, Shard};
-use sync::{SyncOptions, SyncReport};
-
-async fn run(store: &Store, world: &World, now: DateTime<Utc>) -> SyncReport {
-    let summary = run_scheduled(
-        store,
-        &world.secrets,
-        &world.platform,
-        &Run {
-            model: Model::Job,
-            shard: Shard::default(),
-            owner: "change-feeds",
-            now,
-        },
-        &SyncOptions::default(),
-    )
-    .await
-    .expect("scheduled run");
-    assert_eq!(summary.failed, 0, "{:?}", summary.outcomes);
-    summary.outcomes[0].report.clone().expect("a report")
-}
 
 /// The stored job opportunity with the most recent job whose customer has an active email
 /// contact; returns (job id, customer id, location id).
@@ -69,7 +48,7 @@ async fn people_changes_reach_their_opportunities(engine: Engine) {
         .put_integration(&world.integration("ws-people", now - Duration::minutes(20)))
         .await
         .unwrap();
-    let first = run(&store, &world, now).await;
+    let first = world.sync_at(&store, Model::Job, "change-feeds", now).await;
     assert!(first.caught_up && first.backfill_done, "{first:?}");
 
     // Backfill and incremental progress are separate items.
@@ -131,7 +110,9 @@ async fn people_changes_reach_their_opportunities(engine: Engine) {
         l.modified_on = later;
     });
     let counts_before = world.sandbox.request_counts();
-    let second = run(&store, &world, Utc::now()).await;
+    let second = world
+        .sync_at(&store, Model::Job, "change-feeds", Utc::now())
+        .await;
     assert!(second.opportunities_written >= 1, "{second:?}");
     // The job is rebuilt from the source records kept with its opportunity: only the people
     // are looked up again, never the job, its appointments, estimates or invoices.
@@ -167,7 +148,9 @@ async fn people_changes_reach_their_opportunities(engine: Engine) {
     );
 
     // Idle: one call per feed, nothing written.
-    let idle = run(&store, &world, Utc::now()).await;
+    let idle = world
+        .sync_at(&store, Model::Job, "change-feeds", Utc::now())
+        .await;
     assert_eq!(
         (idle.store_writes, idle.opportunities_written),
         (0, 0),
@@ -191,7 +174,9 @@ async fn people_changes_reach_their_opportunities(engine: Engine) {
         c.modified_on = Utc::now() + Duration::seconds(2);
         survivor
     });
-    let third = run(&store, &world, Utc::now()).await;
+    let third = world
+        .sync_at(&store, Model::Job, "change-feeds", Utc::now())
+        .await;
     assert!(third.opportunities_written >= 1, "{third:?}");
     let merged = opportunity(&store, job).await;
     assert_eq!(
@@ -225,7 +210,7 @@ async fn enabling_a_resource_backfills_it_on_the_next_run() {
     let mut integration = world.integration("ws-people", now - Duration::minutes(20));
     integration.resources.job.remove(&Resource::Invoices);
     store.put_integration(&integration).await.unwrap();
-    let first = run(&store, &world, now).await;
+    let first = world.sync_at(&store, Model::Job, "change-feeds", now).await;
     assert!(first.backfill_done);
     let has_invoices =
         |o: &opportunity::Opportunity| o.details.keys().any(|k| k.starts_with("invoices:"));
@@ -238,7 +223,9 @@ async fn enabling_a_resource_backfills_it_on_the_next_run() {
     integration.resources.job.insert(Resource::Invoices);
     store.put_integration(&integration).await.unwrap();
     let later = now + Duration::minutes(15);
-    let second = run(&store, &world, later).await;
+    let second = world
+        .sync_at(&store, Model::Job, "change-feeds", later)
+        .await;
     assert!(second.backfill_done, "{second:?}");
     let backfill = store
         .get_backfill("ws-people", "job")
@@ -256,7 +243,14 @@ async fn enabling_a_resource_backfills_it_on_the_next_run() {
         "invoices filled in after the selection changed"
     );
     // The next run is idle again.
-    let idle = run(&store, &world, later + Duration::minutes(15)).await;
+    let idle = world
+        .sync_at(
+            &store,
+            Model::Job,
+            "change-feeds",
+            later + Duration::minutes(15),
+        )
+        .await;
     assert_eq!(idle.store_writes, 0, "{idle:?}");
 }
 
@@ -277,7 +271,12 @@ async fn opportunities_stored_without_sources_keep_their_related_records() {
         .put_integration(&world.integration("ws-people", now - Duration::minutes(20)))
         .await
         .unwrap();
-    assert!(run(&store, &world, now).await.backfill_done);
+    assert!(
+        world
+            .sync_at(&store, Model::Job, "change-feeds", now)
+            .await
+            .backfill_done
+    );
 
     // Strip `sources` from every item, as an older version wrote them.
     let items: Vec<_> = ddb
@@ -328,7 +327,9 @@ async fn opportunities_stored_without_sources_keep_their_related_records() {
         c.name = "Legacy, Lee".into();
         c.modified_on = Utc::now() + Duration::seconds(1);
     });
-    let second = run(&store, &world, Utc::now()).await;
+    let second = world
+        .sync_at(&store, Model::Job, "change-feeds", Utc::now())
+        .await;
     assert!(second.opportunities_written >= 1, "{second:?}");
     let after = store
         .get_opportunity("ws-people", Model::Job, &job.to_string())

@@ -6,33 +6,8 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{Duration, Utc};
 use e2e::{store_on, Engine, World};
 use opportunity::Model;
-use store::Store;
-use sync::runner::{run_scheduled, Run, RunSummary, Shard};
-use sync::{SyncOptions, SyncReport};
-
-async fn run(store: &Store, world: &World) -> SyncReport {
-    let summary: RunSummary = run_scheduled(
-        store,
-        &world.secrets,
-        &world.platform,
-        &Run {
-            model: Model::Job,
-            shard: Shard::default(),
-            owner: "test-run",
-            now: Utc::now(),
-        },
-        &SyncOptions::default(),
-    )
-    .await
-    .expect("scheduled run");
-    assert_eq!(summary.failed, 0, "{:?}", summary.outcomes);
-    summary
-        .outcomes
-        .into_iter()
-        .next()
-        .and_then(|o| o.report)
-        .expect("one report")
-}
+use sync::runner::{run_scheduled, Run, Shard};
+use sync::SyncOptions;
 
 async fn backfill_then_incremental(engine: Engine) {
     let Some((store, _engine)) = store_on(engine).await else {
@@ -55,7 +30,7 @@ async fn backfill_then_incremental(engine: Engine) {
         "generated data reaches past the window"
     );
 
-    let first = run(&store, &world).await;
+    let first = world.sync_once(&store, Model::Job, "test-run").await;
     assert!(first.caught_up);
     let opportunities = store
         .list_opportunities("ws-e2e", Some(Model::Job))
@@ -108,7 +83,7 @@ async fn backfill_then_incremental(engine: Engine) {
     }
 
     // Second run: nothing changed in ServiceTitan, so nothing is written.
-    let second = run(&store, &world).await;
+    let second = world.sync_once(&store, Model::Job, "test-run").await;
     assert_eq!(second.store_writes, 0, "{second:?}");
     assert_eq!(second.opportunities_written, 0);
     assert!(second.api_calls >= 1);
@@ -120,7 +95,7 @@ async fn backfill_then_incremental(engine: Engine) {
         job.job_status = "Hold".into();
         job.modified_on = Utc::now();
     });
-    let third = run(&store, &world).await;
+    let third = world.sync_once(&store, Model::Job, "test-run").await;
     assert_eq!(third.opportunities_written, 1, "{third:?}");
     let stored = store
         .get_opportunity("ws-e2e", Model::Job, &changed_id.to_string())

@@ -7,26 +7,13 @@ use chrono::{DateTime, Duration, Utc};
 use e2e::{store_on, Engine, World};
 use opportunity::Model;
 use store::Store;
-use sync::runner::{run_continuation, run_scheduled, Run, RunSummary, Shard};
+use sync::runner::{run_continuation, Run, RunSummary, Shard};
 use sync::SyncOptions;
 
 /// A scheduled run at `now`; its lease owner is unique to it, as a Lambda request id is.
 async fn scheduled(store: &Store, world: &World, now: DateTime<Utc>) -> RunSummary {
     let owner = format!("poll-interval-test-{}", now.timestamp_millis());
-    run_scheduled(
-        store,
-        &world.secrets,
-        &world.platform,
-        &Run {
-            model: Model::Job,
-            shard: Shard::default(),
-            owner: &owner,
-            now,
-        },
-        &SyncOptions::default(),
-    )
-    .await
-    .expect("scheduled run")
+    world.scheduled_run(store, Model::Job, &owner, now).await
 }
 
 fn outcome<'a>(summary: &'a RunSummary, ws: &str) -> &'a sync::runner::IntegrationOutcome {
