@@ -13,8 +13,9 @@ async fn world() -> World {
     World::start(20, 10, 21, Utc::now()).await
 }
 
-fn client(world: &World, rps: u32) -> Client {
-    let mut cfg = ClientConfig::new(
+/// The client configuration for the sandbox of `world`, with the defaults of SPEC.md §3.
+fn config(world: &World) -> ClientConfig {
+    ClientConfig::new(
         &world.sandbox.base_url(),
         &world.sandbox.token_url(),
         world.config.tenant_id,
@@ -22,7 +23,11 @@ fn client(world: &World, rps: u32) -> Client {
         SecretString::from(world.config.client_secret.clone()),
         SecretString::from(world.config.app_key.clone()),
     )
-    .unwrap();
+    .unwrap()
+}
+
+fn client(world: &World, rps: u32) -> Client {
+    let mut cfg = config(world);
     cfg.requests_per_second = rps;
     cfg.min_backoff = Duration::from_millis(10);
     cfg.max_retries = 3;
@@ -229,15 +234,7 @@ async fn a_retry_after_beyond_the_cap_is_not_slept_out() {
 #[tokio::test]
 async fn calls_end_at_the_deadline_with_a_retryable_error() {
     let w = world().await;
-    let mut cfg = ClientConfig::new(
-        &w.sandbox.base_url(),
-        &w.sandbox.token_url(),
-        w.config.tenant_id,
-        w.config.client_id.clone(),
-        SecretString::from(w.config.client_secret.clone()),
-        SecretString::from(w.config.app_key.clone()),
-    )
-    .unwrap();
+    let mut cfg = config(&w);
     assert_eq!(cfg.timeout, Duration::from_secs(30));
     let started = std::time::Instant::now();
     cfg.deadline = Some(started + Duration::from_millis(1500));
