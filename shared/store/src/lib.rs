@@ -107,5 +107,5 @@ pub use opportunities::{
     content_hash, content_hash_with_sources, item_size, sortable_time, StoredOpportunity, Upsert,
     UpsertFailure, UpsertReport, MAX_ITEM_BYTES,
 };
-pub use store::{aws_client, FeedProgress, Store, StoreStats};
+pub use store::{aws_client, FeedProgress, Store, StoreStats, QUERY_PAGE_ITEMS};
 pub use webhooks::{sk_webhook, ClaimOutcome, WebhookClaim, WEBHOOK_CLAIM_RETENTION};

@@ -27,6 +27,11 @@ pub(crate) type Item = HashMap<String, AttributeValue>;
 /// How long [`Store::ensure_table`] waits for the table and its indexes to become ACTIVE.
 const ACTIVE_WAIT: Duration = Duration::from_secs(120);
 
+/// Most items one Query page of the store asks for (`Limit`). DynamoDB ends a page at 1 MB
+/// anyway; the embedded engine (dynoxide) reads the whole rest of the partition for every page
+/// without a limit, which makes listing a large workspace quadratic.
+pub const QUERY_PAGE_ITEMS: i32 = 1000;
+
 /// The one store: a single-table DynamoDB adapter (see the crate docs for the key schema).
 ///
 /// Cheap to clone (the SDK client and the counters are shared). Every method takes the workspace
@@ -395,6 +400,7 @@ impl Store {
                 .expression_attribute_values(":h", s(&pk))
                 .projection_expression("#h, #s")
                 .consistent_read(true)
+                .limit(QUERY_PAGE_ITEMS)
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
@@ -637,6 +643,7 @@ impl Store {
                 .client
                 .query()
                 .table_name(self.table.as_ref())
+                .limit(QUERY_PAGE_ITEMS)
                 .key_condition_expression(condition)
                 .expression_attribute_names("#h", hash_attr)
                 .expression_attribute_values(":h", s(hash))

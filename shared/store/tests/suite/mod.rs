@@ -743,6 +743,31 @@ pub async fn listing_paginates(store: &Store) {
         .await
         .unwrap();
     assert_eq!(report.unchanged, 120);
+
+    // Small items: more than one page of QUERY_PAGE_ITEMS, listed whole and deleted whole.
+    let n = store::QUERY_PAGE_ITEMS as usize + 50;
+    let small: Vec<_> = (0..n)
+        .map(|i| (opp(Model::Job, &i.to_string(), t0(), None), "c".to_owned()))
+        .collect();
+    store
+        .upsert_opportunities("ws-b", &small, t0())
+        .await
+        .unwrap();
+    let reads = store.stats().read_requests;
+    assert_eq!(
+        store.list_opportunities("ws-b", None).await.unwrap().len(),
+        n
+    );
+    assert!(
+        store.stats().read_requests - reads >= 2,
+        "more than one page"
+    );
+    assert!(store.delete_workspace("ws-b").await.unwrap() >= n as u64);
+    assert!(store
+        .list_opportunities("ws-b", None)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 /// Source records are stored with their opportunity, read back as written and part of the
