@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use e2e::{store_on, Engine, World};
 use opportunity::Model;
 use store::Store;
-use sync::runner::{run_continuation, Run, RunSummary, Shard};
+use sync::runner::{run_continuation, run_scheduled, Run, RunSummary, Shard};
 use sync::SyncOptions;
 
 /// A scheduled run at `now`; its lease owner is unique to it, as a Lambda request id is.
@@ -46,17 +46,18 @@ async fn scheduled_runs_wait_for_each_integrations_poll_interval() {
     assert!(outcome(&first, "ws-1").report.is_some());
     assert!(outcome(&first, "ws-broken").error.is_some());
 
-    // A quarter of an hour later: ws-30 is not due; ws-1 is; ws-broken failed, so it is retried.
+    // A quarter of an hour later: ws-30 is not due; ws-1 is; ws-broken failed for good (its
+    // secret is missing), so it waits for its interval too instead of failing every schedule.
+    assert!(!outcome(&first, "ws-broken").retryable);
     let later = scheduled(&store, &world, t0 + Duration::minutes(15)).await;
     let o = outcome(&later, "ws-30");
     assert!(
         o.not_due && o.report.is_none() && o.error.is_none(),
         "{o:?}"
     );
-    assert_eq!(later.not_due, 1, "{later:?}");
+    assert!(outcome(&later, "ws-broken").not_due, "{later:?}");
+    assert_eq!(later.not_due, 2, "{later:?}");
     assert!(outcome(&later, "ws-1").report.is_some());
-    let o = outcome(&later, "ws-broken");
-    assert!(!o.not_due && o.error.is_some(), "{o:?}");
 
     // A continuation is not gated.
     let continued = run_continuation(
@@ -77,12 +78,44 @@ async fn scheduled_runs_wait_for_each_integrations_poll_interval() {
     assert_eq!(continued.succeeded, 1, "{continued:?}");
 
     // The interval less the schedule's jitter allowance has passed: due again.
-    let due = scheduled(
-        &store,
-        &world,
-        t0 + Duration::minutes(29) + Duration::seconds(1),
-    )
-    .await;
+    let t1 = t0 + Duration::minutes(29) + Duration::seconds(1);
+    let due = scheduled(&store, &world, t1).await;
     assert!(outcome(&due, "ws-30").report.is_some(), "{due:?}");
-    assert_eq!(due.not_due, 0, "{due:?}");
+
+    // A changed interval applies on the next schedule, not when the old slot ends.
+    half_hourly.poll_interval_minutes = 20;
+    store.put_integration(&half_hourly).await.unwrap();
+    let changed = scheduled(&store, &world, t1 + Duration::minutes(1)).await;
+    assert!(outcome(&changed, "ws-30").report.is_some(), "{changed:?}");
+    let after = scheduled(&store, &world, t1 + Duration::minutes(2)).await;
+    assert!(outcome(&after, "ws-30").not_due, "{after:?}");
+
+    // A run that did not catch up (here its deadline had passed before the first page) gives
+    // its slot back: the next schedule goes on at once.
+    let t2 = t1 + Duration::minutes(30);
+    let cut = run_scheduled(
+        &store,
+        &world.secrets,
+        &world.platform,
+        &Run {
+            model: Model::Job,
+            shard: Shard::default(),
+            owner: "poll-interval-cut",
+            now: t2,
+        },
+        &SyncOptions {
+            deadline: Some(std::time::Instant::now()),
+            ..SyncOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let report = outcome(&cut, "ws-30").report.clone().expect("a report");
+    assert!(!report.caught_up, "{report:?}");
+    let next = scheduled(&store, &world, t2 + Duration::minutes(1)).await;
+    let report = outcome(&next, "ws-30")
+        .report
+        .clone()
+        .expect("synced, not gated");
+    assert!(report.caught_up, "{report:?}");
 }

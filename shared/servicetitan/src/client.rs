@@ -251,8 +251,9 @@ pub struct ClientConfig {
     pub max_retry_after: Duration,
     /// When every call must have ended (e.g. a Lambda's deadline less the time its handler
     /// needs afterwards); `None` (the default): only `timeout` and `max_retries` bound a call.
-    /// A try's timeout is cut to the time left (at least [`MIN_TRY_TIMEOUT`]), and a retry whose
-    /// wait would end at or after it is not made: the last error (retryable) is returned.
+    /// A try's timeout (token requests included) is cut to the time left (at least
+    /// [`MIN_TRY_TIMEOUT`]), and a retry whose wait would end at or after it is not made: the
+    /// last error (retryable) is returned.
     pub deadline: Option<Instant>,
 }
 
@@ -597,6 +598,7 @@ impl Client {
             .inner
             .http
             .post(cfg.token_url.clone())
+            .timeout(self.try_timeout())
             .form(&form)
             .send()
             .await

@@ -717,6 +717,8 @@ pub(crate) struct Run<'a> {
     cache: PeopleCache,
     /// The base records already counted as bad in this run.
     bad_seen: BadRecords,
+    /// The base record ids ServiceTitan did not return, counted once per run.
+    missing_seen: BTreeSet<Id>,
     pub(crate) report: SyncReport,
 }
 
@@ -742,6 +744,7 @@ impl<'a> Run<'a> {
             phase: Phase::Incremental,
             cache: PeopleCache::default(),
             bad_seen: BadRecords::default(),
+            missing_seen: BTreeSet::new(),
             report: SyncReport {
                 workspace_id: integration.workspace_id.clone(),
                 ..SyncReport::default()
@@ -1585,7 +1588,8 @@ impl<'a> Run<'a> {
     ///
     /// An id ServiceTitan does not return (the job or membership was deleted or made inactive,
     /// or a related row names one that never existed) has nothing to rebuild: its related rows
-    /// are skipped, counted in [`SyncReport::missing_bases`] and logged with the first ids.
+    /// are skipped, counted in [`SyncReport::missing_bases`] (once per run) and logged with the
+    /// first ids.
     async fn bases<T: DeserializeOwned>(
         &mut self,
         ids: &BTreeSet<Id>,
@@ -1612,8 +1616,12 @@ impl<'a> Run<'a> {
             .filter(|id| !in_hand.contains_key(id))
             .copied()
             .collect();
-        if !missing.is_empty() {
-            self.report.missing_bases += missing.len() as u64;
+        let new = missing
+            .iter()
+            .filter(|id| self.missing_seen.insert(**id))
+            .count();
+        self.report.missing_bases += new as u64;
+        if new > 0 {
             info!(
                 model = %self.model,
                 count = missing.len(),

@@ -90,7 +90,8 @@ pub struct SyncReport {
     pub bad_record_samples: Vec<String>,
     /// Base records (jobs, memberships) to rebuild that ServiceTitan did not return by id:
     /// named by related rows (an appointment of a deleted or inactive job) or by changed
-    /// customers and locations; their rows are skipped (logged with the first ids).
+    /// customers and locations; their rows are skipped (logged with the first ids). Each is
+    /// counted once per run.
     pub missing_bases: u64,
     /// ServiceTitan API calls made (every try counts; token requests excluded).
     pub api_calls: u64,

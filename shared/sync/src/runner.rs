@@ -209,11 +209,13 @@ pub const POLL_INTERVAL_TOLERANCE: chrono::Duration = chrono::Duration::minutes(
 /// interval (SPEC.md §2, 1 to 60 minutes) less [`POLL_INTERVAL_TOLERANCE`]; `None` when that is
 /// no time at all (an interval of one minute: every schedule is due).
 ///
-/// The slot is a lease named `poll:<model>` taken at the run's start and kept (released only
-/// when the sync fails, so the next schedule retries): while it is unexpired, scheduled runs
-/// leave the integration alone ([`IntegrationOutcome::not_due`]). The schedule's rate is the
-/// floor: an interval below it polls at the schedule's rate. Continuations
-/// ([`run_continuation`]) and manual runs are not gated.
+/// The slot is a lease named `poll:<model>:<interval minutes>` taken at the run's start and
+/// kept; while it is unexpired, scheduled runs leave the integration alone
+/// ([`IntegrationOutcome::not_due`]). It is given back when the sync did not catch up (the
+/// deadline came first) or failed with an error that may go away, so the next schedule goes on
+/// at once; a changed interval names a new slot, so it applies on the next schedule. The
+/// schedule's rate is the floor: an interval below it polls at the schedule's rate.
+/// Continuations ([`run_continuation`]) and manual runs are not gated.
 pub fn poll_slot(integration: &Integration) -> Option<chrono::Duration> {
     let interval = chrono::Duration::minutes(i64::from(integration.poll_interval_minutes));
     let slot = interval - POLL_INTERVAL_TOLERANCE;
@@ -289,7 +291,8 @@ async fn run_filtered(
     }) {
         summary.integrations += 1;
         let ws = integration.workspace_id.as_str();
-        let slot_name = format!("poll:{model}");
+        // The interval is part of the name: a changed interval starts a new slot at once.
+        let slot_name = format!("poll:{model}:{}", integration.poll_interval_minutes);
         let slot = match poll_slot(integration).filter(|_| scheduled) {
             None => None,
             Some(duration) => match store
@@ -374,6 +377,11 @@ async fn run_filtered(
         }
         match result {
             Ok(report) => {
+                // Not caught up (the deadline came first, maybe before its first page): the
+                // next schedule continues it without waiting for the interval.
+                if !report.caught_up {
+                    release_slot(store, slot.as_ref()).await;
+                }
                 summary.succeeded += 1;
                 summary.outcomes.push(IntegrationOutcome {
                     workspace_id: integration.workspace_id.clone(),
@@ -386,8 +394,11 @@ async fn run_filtered(
             }
             Err(e) => {
                 error!(workspace = %integration.workspace_id, error = %e, "integration sync failed");
-                // The next schedule retries it without waiting for the interval.
-                release_slot(store, slot.as_ref()).await;
+                // A failure that may go away: the next schedule retries it without waiting
+                // for the interval (a permanent one waits, rather than failing every minute).
+                if e.is_retryable() {
+                    release_slot(store, slot.as_ref()).await;
+                }
                 summary.failed += 1;
                 summary.outcomes.push(IntegrationOutcome {
                     workspace_id: integration.workspace_id.clone(),
