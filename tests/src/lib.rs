@@ -121,6 +121,19 @@ impl World {
         owner: &str,
         now: DateTime<Utc>,
     ) -> RunSummary {
+        self.scheduled_run_with(store, model, owner, now, &SyncOptions::default())
+            .await
+    }
+
+    /// [`World::scheduled_run`] with the given options (a deadline, a shorter backoff).
+    pub async fn scheduled_run_with(
+        &self,
+        store: &Store,
+        model: Model,
+        owner: &str,
+        now: DateTime<Utc>,
+        opts: &SyncOptions,
+    ) -> RunSummary {
         run_scheduled(
             store,
             &self.secrets,
@@ -131,7 +144,7 @@ impl World {
                 owner,
                 now,
             },
-            &SyncOptions::default(),
+            opts,
         )
         .await
         .expect("scheduled run")

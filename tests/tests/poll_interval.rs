@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use e2e::{store_on, Engine, World};
 use opportunity::Model;
 use store::Store;
-use sync::runner::{run_continuation, run_scheduled, Run, RunSummary, Shard};
+use sync::runner::{run_continuation, Run, RunSummary, Shard};
 use sync::SyncOptions;
 
 /// A scheduled run at `now`; its lease owner is unique to it, as a Lambda request id is.
@@ -93,23 +93,18 @@ async fn scheduled_runs_wait_for_each_integrations_poll_interval() {
     // A run that did not catch up (here its deadline had passed before the first page) gives
     // its slot back: the next schedule goes on at once.
     let t2 = t1 + Duration::minutes(30);
-    let cut = run_scheduled(
-        &store,
-        &world.secrets,
-        &world.platform,
-        &Run {
-            model: Model::Job,
-            shard: Shard::default(),
-            owner: "poll-interval-cut",
-            now: t2,
-        },
-        &SyncOptions {
-            deadline: Some(std::time::Instant::now()),
-            ..SyncOptions::default()
-        },
-    )
-    .await
-    .unwrap();
+    let cut = world
+        .scheduled_run_with(
+            &store,
+            Model::Job,
+            "poll-interval-cut",
+            t2,
+            &SyncOptions {
+                deadline: Some(std::time::Instant::now()),
+                ..SyncOptions::default()
+            },
+        )
+        .await;
     let report = outcome(&cut, "ws-30").report.clone().expect("a report");
     assert!(!report.caught_up, "{report:?}");
     let next = scheduled(&store, &world, t2 + Duration::minutes(1)).await;
