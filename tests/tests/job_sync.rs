@@ -133,20 +133,9 @@ async fn wrong_client_secret_fails_that_integration_only() {
         .insert("e2e/wrong", r#"{"clientSecret":"nope"}"#);
     store.put_integration(&bad).await.unwrap();
 
-    let summary = run_scheduled(
-        &store,
-        &world.secrets,
-        &world.platform,
-        &Run {
-            model: Model::Job,
-            shard: Shard::default(),
-            owner: "test-run",
-            now,
-        },
-        &SyncOptions::default(),
-    )
-    .await
-    .unwrap();
+    let summary = world
+        .scheduled_run(&store, Model::Job, "test-run", now)
+        .await;
     assert_eq!(summary.integrations, 2);
     assert_eq!(summary.succeeded, 1);
     let failed = summary

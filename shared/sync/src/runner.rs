@@ -166,6 +166,29 @@ pub struct IntegrationOutcome {
     pub not_due: bool,
 }
 
+impl IntegrationOutcome {
+    /// An outcome of `workspace` with nothing set yet (no report, no error, not skipped).
+    fn of(workspace: &str) -> IntegrationOutcome {
+        IntegrationOutcome {
+            workspace_id: workspace.to_owned(),
+            report: None,
+            error: None,
+            retryable: false,
+            skipped: false,
+            not_due: false,
+        }
+    }
+
+    /// The outcome of a sync of `workspace` that failed with `e`.
+    fn failed(workspace: &str, e: &SyncError) -> IntegrationOutcome {
+        IntegrationOutcome {
+            retryable: e.is_retryable(),
+            error: Some(e.to_string()),
+            ..IntegrationOutcome::of(workspace)
+        }
+    }
+}
+
 /// A scheduled run's summary (the poll Lambdas' result).
 #[derive(Debug, Default, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -308,12 +331,8 @@ async fn run_filtered(
                     );
                     summary.not_due += 1;
                     summary.outcomes.push(IntegrationOutcome {
-                        workspace_id: ws.to_owned(),
-                        report: None,
-                        error: None,
-                        retryable: false,
-                        skipped: false,
                         not_due: true,
+                        ..IntegrationOutcome::of(ws)
                     });
                     continue;
                 }
@@ -337,12 +356,8 @@ async fn run_filtered(
                 release_slot(store, slot.as_ref()).await;
                 summary.skipped += 1;
                 summary.outcomes.push(IntegrationOutcome {
-                    workspace_id: ws.to_owned(),
-                    report: None,
-                    error: None,
-                    retryable: false,
                     skipped: true,
-                    not_due: false,
+                    ..IntegrationOutcome::of(ws)
                 });
                 continue;
             }
@@ -355,14 +370,7 @@ async fn run_filtered(
                 error!(workspace = ws, error = %e, "taking the sync lease failed");
                 release_slot(store, slot.as_ref()).await;
                 summary.failed += 1;
-                summary.outcomes.push(IntegrationOutcome {
-                    workspace_id: ws.to_owned(),
-                    report: None,
-                    retryable: e.is_retryable(),
-                    error: Some(e.to_string()),
-                    skipped: false,
-                    not_due: false,
-                });
+                summary.outcomes.push(IntegrationOutcome::failed(ws, &e));
                 continue;
             }
         };
@@ -384,12 +392,8 @@ async fn run_filtered(
                 }
                 summary.succeeded += 1;
                 summary.outcomes.push(IntegrationOutcome {
-                    workspace_id: integration.workspace_id.clone(),
                     report: Some(report),
-                    error: None,
-                    retryable: false,
-                    skipped: false,
-                    not_due: false,
+                    ..IntegrationOutcome::of(ws)
                 });
             }
             Err(e) => {
@@ -400,14 +404,7 @@ async fn run_filtered(
                     release_slot(store, slot.as_ref()).await;
                 }
                 summary.failed += 1;
-                summary.outcomes.push(IntegrationOutcome {
-                    workspace_id: integration.workspace_id.clone(),
-                    report: None,
-                    retryable: e.is_retryable(),
-                    error: Some(e.to_string()),
-                    skipped: false,
-                    not_due: false,
-                });
+                summary.outcomes.push(IntegrationOutcome::failed(ws, &e));
             }
         }
     }
