@@ -28,6 +28,8 @@
 //! reasons, membership types) is read once per run and reused ([`Reference`]). Job canceled logs
 //! have no `ids=` lookup: they come with the sources (or, for an opportunity stored without
 //! them, from its details; logs are immutable) and new ones through their feed.
+//! Each written page's contacts are resolved together ([`KnownContacts`]): a customer once per
+//! run, independent candidates concurrently.
 //!
 //! Issue #9 measures the result against the fewest calls any engine needs (`stsync bench sync`,
 //! README "Performance").
@@ -51,6 +53,7 @@ use servicetitan::{
 use store::{BackfillState, FeedProgress, Store, StoredOpportunity, Upsert};
 use tracing::{info, warn};
 
+use crate::contacts::KnownContacts;
 use crate::error::Ctx;
 use crate::{SyncError, SyncOptions, SyncReport};
 
@@ -719,6 +722,8 @@ pub(crate) struct Run<'a> {
     bad_seen: BadRecords,
     /// The base record ids ServiceTitan did not return, counted once per run.
     missing_seen: BTreeSet<Id>,
+    /// The contacts of the customers resolved in this run.
+    contacts: KnownContacts,
     pub(crate) report: SyncReport,
 }
 
@@ -745,6 +750,7 @@ impl<'a> Run<'a> {
             cache: PeopleCache::default(),
             bad_seen: BadRecords::default(),
             missing_seen: BTreeSet::new(),
+            contacts: KnownContacts::default(),
             report: SyncReport {
                 workspace_id: integration.workspace_id.clone(),
                 ..SyncReport::default()
@@ -1980,23 +1986,30 @@ impl<'a> Run<'a> {
     /// bad records, each base record once per run; the other records are still written.
     async fn write(&mut self, mapped: Vec<Built>) -> Result<(), SyncError> {
         let (store, ws, now, model) = (self.store, self.ws(), self.now, self.model);
-        let mut items: Vec<(Opportunity, String, Option<String>)> =
-            Vec::with_capacity(mapped.len());
+        let mut built: Vec<(Id, Opportunity, Option<String>)> = Vec::with_capacity(mapped.len());
         for (id, result, sources) in mapped {
-            let opportunity = match result {
-                Ok(o) => o,
+            match result {
+                Ok(o) => built.push((id, o, sources)),
                 Err(e) => {
                     warn!(resource = %e.resource, id = %e.id, field = %e.field, "record not mapped");
                     self.note_bad_record(format!("{model} {id}"), e.to_string());
-                    continue;
                 }
-            };
+            }
+        }
+        let candidates: Vec<ContactCandidate> = built
+            .iter()
+            .map(|(_, o, _)| ContactCandidate::from_opportunity(o))
+            .collect();
+        let resolutions = self.contacts.resolve_all(store, ws, &candidates, now).await;
+        let mut items: Vec<(Opportunity, String, Option<String>)> = Vec::with_capacity(built.len());
+        for (((id, opportunity, sources), candidate), resolution) in
+            built.into_iter().zip(&candidates).zip(resolutions)
+        {
             let created = opportunity.standard.external_created_at;
             if self.created_floor.is_none_or(|f| created < f) {
                 self.created_floor = Some(created);
             }
-            let candidate = ContactCandidate::from_opportunity(&opportunity);
-            let resolution = match store.resolve_contact(ws, &candidate, now).await {
+            let resolution = match resolution {
                 Ok(resolution) => resolution,
                 Err(e) if e.is_record_problem() => {
                     let customer = candidate

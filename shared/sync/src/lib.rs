@@ -9,6 +9,7 @@
 //! parsing (the function crates).
 
 pub mod activate;
+mod contacts;
 mod engine;
 pub mod env;
 mod error;
