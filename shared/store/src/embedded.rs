@@ -7,7 +7,6 @@ use std::path::Path;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodb::Client;
 use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
 use crate::StoreError;
@@ -20,7 +19,8 @@ use crate::StoreError;
 pub struct EmbeddedDynamo {
     endpoint: String,
     stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<Result<(), String>>>,
+    /// What the server's thread returned, sent when it ends.
+    finished: Option<oneshot::Receiver<Result<(), String>>>,
 }
 
 impl EmbeddedDynamo {
@@ -52,32 +52,53 @@ impl EmbeddedDynamo {
         Self::serve(db, "memory").await
     }
 
+    /// Serve `db` on its own thread, with a single-threaded runtime of its own: dynoxide runs
+    /// each request's SQLite work on the thread that serves it, under one database lock, so on
+    /// the caller's runtime a request would block a worker (and, with a second request waiting
+    /// for the lock, all of them) while the engine, the sandbox and the SDK had work to do.
     async fn serve(db: dynoxide::Database, what: &str) -> Result<EmbeddedDynamo, StoreError> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .map_err(|e| StoreError::Embedded {
-                what: "bind 127.0.0.1:0".into(),
-                source: Box::new(e),
-            })?;
+        let bind = |e: std::io::Error| StoreError::Embedded {
+            what: "bind 127.0.0.1:0".into(),
+            source: Box::new(e),
+        };
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(bind)?;
+        listener.set_nonblocking(true).map_err(bind)?;
         let addr = listener.local_addr().map_err(|e| StoreError::Embedded {
             what: "read the bound address".into(),
             source: Box::new(e),
         })?;
         let endpoint = format!("http://{addr}");
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(dynoxide::server::serve_with_shutdown(
-            listener,
-            db,
-            async move {
-                // Fires on shutdown() and when the handle is dropped.
-                let _ = stopped.await;
-            },
-        ));
+        let (done, finished) = oneshot::channel::<Result<(), String>>();
+        std::thread::Builder::new()
+            .name("dynoxide".into())
+            .spawn(move || {
+                let served = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| format!("runtime: {e}"))
+                    .and_then(|rt| {
+                        rt.block_on(async move {
+                            let listener = tokio::net::TcpListener::from_std(listener)
+                                .map_err(|e| format!("listener: {e}"))?;
+                            dynoxide::server::serve_with_shutdown(listener, db, async move {
+                                // Fires on shutdown() and when the handle is dropped.
+                                let _ = stopped.await;
+                            })
+                            .await
+                        })
+                    });
+                let _ = done.send(served);
+            })
+            .map_err(|e| StoreError::Embedded {
+                what: "start the dynoxide thread".into(),
+                source: Box::new(e),
+            })?;
         info!(%endpoint, database = %what, "embedded DynamoDB (dynoxide) started");
         Ok(EmbeddedDynamo {
             endpoint,
             stop: Some(stop),
-            task: Some(task),
+            finished: Some(finished),
         })
     }
 
@@ -104,11 +125,11 @@ impl EmbeddedDynamo {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        if let Some(task) = self.task.take() {
-            match task.await {
+        if let Some(finished) = self.finished.take() {
+            match finished.await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => warn!(error = %e, "embedded DynamoDB stopped with an error"),
-                Err(e) => warn!(error = %e, "embedded DynamoDB task failed"),
+                Err(_) => warn!("embedded DynamoDB thread ended without a result"),
             }
         }
     }
