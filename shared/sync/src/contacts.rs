@@ -204,4 +204,53 @@ mod tests {
         ];
         assert_eq!(independent_groups(&c, &[1, 2]), vec![vec![1], vec![2]]);
     }
+
+    /// Against dynoxide: results come back in candidate order; a shared e-mail makes one
+    /// contact, created by the first candidate in page order; a customer met again (in the same
+    /// call or a later one) is answered from memory, without another store request.
+    #[tokio::test]
+    async fn resolutions_keep_page_order_and_each_customer_is_asked_once() {
+        let engine = store::embedded::EmbeddedDynamo::start_memory()
+            .await
+            .expect("dynoxide");
+        let store = Store::new(engine.client().await, "stsync-test");
+        store.ensure_table().await.expect("table");
+        let now = chrono::Utc::now();
+        let c = [
+            candidate(Some(1), Some("a@x.com"), None),
+            candidate(Some(2), None, Some("+12175550100")),
+            candidate(Some(3), Some("a@x.com"), None),
+            candidate(Some(1), Some("a@x.com"), None),
+        ];
+        let mut known = KnownContacts::default();
+        let r: Vec<ContactResolution> = known
+            .resolve_all(&store, "ws-1", &c, now)
+            .await
+            .into_iter()
+            .map(|r| r.expect("resolved"))
+            .collect();
+        assert!(
+            r[0].created,
+            "the first with the e-mail creates the contact"
+        );
+        assert_eq!(r[2].matched_by, MatchedBy::Email);
+        assert_eq!(r[2].contact_id, r[0].contact_id);
+        assert_eq!(r[3].contact_id, r[0].contact_id);
+        assert!(r[1].created);
+        assert_ne!(r[1].contact_id, r[0].contact_id);
+
+        let before = store.stats();
+        let again = known
+            .resolve_all(&store, "ws-1", &[c[2].clone(), c[1].clone()], now)
+            .await;
+        let ids: Vec<String> = again
+            .into_iter()
+            .map(|r| r.expect("known").contact_id)
+            .collect();
+        assert_eq!(ids, vec![r[2].contact_id.clone(), r[1].contact_id.clone()]);
+        let after = store.stats();
+        assert_eq!(after.read_requests, before.read_requests);
+        assert_eq!(after.write_requests, before.write_requests);
+        engine.shutdown().await;
+    }
 }
