@@ -57,7 +57,9 @@ async fn oversized_names_and_details_are_capped_and_stored() {
             .map(|i| CustomField {
                 type_id: Some(9_000 + i),
                 name: Some(format!("Field {i:03}")),
-                value: Some("x".repeat(3_999)),
+                // Noise: the store keeps details deflated, and repeated characters would
+                // shrink far under the item size limit.
+                value: Some(st_sandbox::incompressible_text(3_999, i as u64)),
             })
             .collect();
         job.custom_fields.push(CustomField {
@@ -185,7 +187,10 @@ async fn the_upsert_trims_and_stays_idempotent() {
     let now = Utc::now();
     let mut details = opportunity::Details::new();
     details.insert("id".into(), 9.into());
-    details.insert("summary".into(), "x".repeat(380_000).into());
+    details.insert(
+        "summary".into(),
+        st_sandbox::incompressible_text(600_000, 9).into(),
+    );
     let big = opportunity::Opportunity {
         model: Model::Job,
         external_id: "9".into(),

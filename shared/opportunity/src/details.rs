@@ -312,8 +312,9 @@ impl Trimmed {
     }
 }
 
-/// The size of `details` as the store keeps them: the byte length of their compact JSON
-/// (`serde_json::to_string`), in bytes.
+/// The size of `details` as text: the byte length of their compact JSON
+/// (`serde_json::to_string`), in bytes (the store keeps that text deflated, never larger than
+/// this plus deflate's framing).
 pub fn encoded_len(details: &Details) -> usize {
     let mut counter = ByteCounter(0);
     // Details (string keys, JSON values) always serialize; the counter never fails.

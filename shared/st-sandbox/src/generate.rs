@@ -1256,6 +1256,18 @@ impl Generator {
     }
 }
 
+/// `len` characters of seeded noise over 64 URL-safe symbols (6 bits of entropy each): text that
+/// deflate cannot shrink below about 3/4 of its length, unlike repeated characters. For tests
+/// of size limits on data the store keeps deflated (opportunity details and sources, README
+/// "Decisions"); the same seed gives the same text.
+pub fn incompressible_text(len: usize, seed: u64) -> String {
+    const SYMBOLS: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut rng = StdRng::seed_from_u64(seed);
+    (0..len)
+        .map(|_| char::from(SYMBOLS[rng.random_range(0..64usize)]))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

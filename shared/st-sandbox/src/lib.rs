@@ -33,6 +33,7 @@ pub use dataset::Dataset;
 pub use error::SandboxError;
 pub use export::{decode_position, encode_position, RECENT_CHANGES_HOLD_BACK_SECS};
 pub use faults::{default_change, Changes, Fault};
+pub use generate::incompressible_text;
 pub use notes::{SandboxNote, API_USER_ID};
 pub use server::{RunningSandbox, Sandbox, ADMIN_PREFIX};
 

@@ -618,8 +618,10 @@ pub async fn concurrent_upserts_keep_the_newest(store: &Store) {
 
 pub async fn oversized_opportunity_is_trimmed_to_fit(store: &Store) {
     let mut big = opp(Model::Job, "9", t0(), None);
-    big.details
-        .insert("summary".into(), json!("x".repeat(380_000)));
+    big.details.insert(
+        "summary".into(),
+        json!(st_sandbox::incompressible_text(600_000, 9)),
+    );
     let small = opp(Model::Job, "10", t0(), None);
     let report = store
         .upsert_opportunities(
@@ -636,7 +638,7 @@ pub async fn oversized_opportunity_is_trimmed_to_fit(store: &Store) {
         .unwrap()
         .unwrap();
     let summary = stored.opportunity.details["summary"].as_str().unwrap();
-    assert!(summary.len() < 380_000);
+    assert!(summary.len() < 600_000);
     assert!(summary.ends_with(opportunity::details::TRUNCATION_MARKER));
     assert_eq!(
         stored.opportunity.details[opportunity::details::DETAILS_TRUNCATED],
@@ -715,11 +717,12 @@ pub async fn customer_index_finds_opportunities(store: &Store) {
 }
 
 pub async fn listing_paginates(store: &Store) {
-    // ~1.1 MB of opportunities: more than one 1 MB Query page.
+    // ~1.4 MB of opportunities (details deflated): more than one 1 MB Query page.
     let items: Vec<_> = (0..120)
         .map(|i| {
             let mut o = opp(Model::Job, &format!("{}", 10_000 + i), t0(), None);
-            o.details.insert("summary".into(), json!("y".repeat(9_000)));
+            let summary = st_sandbox::incompressible_text(16_000, i);
+            o.details.insert("summary".into(), json!(summary));
             (o, "c".to_owned())
         })
         .collect();
@@ -811,8 +814,13 @@ pub async fn source_records_are_kept_and_dropped_when_too_large(store: &Store) {
         .unwrap();
     assert_eq!(changed.written, 1);
 
-    let huge: &'static str =
-        Box::leak(format!(r#"{{"note":"{}"}}"#, "x".repeat(380_000)).into_boxed_str());
+    let huge: &'static str = Box::leak(
+        format!(
+            r#"{{"note":"{}"}}"#,
+            st_sandbox::incompressible_text(600_000, 31)
+        )
+        .into_boxed_str(),
+    );
     let fits = store
         .upsert("ws-a", &[upsert(Some(huge), o)], t0())
         .await
