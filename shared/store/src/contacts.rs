@@ -1,5 +1,7 @@
 //! Contacts and contact resolution (SPEC.md §5).
 
+use std::collections::HashMap;
+
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
@@ -7,7 +9,7 @@ use opportunity::ContactCandidate;
 use serde::{Deserialize, Serialize};
 use tracing::{debug, instrument, warn};
 
-use crate::keys::{self, PK};
+use crate::keys::{self, PK, SK};
 use crate::opportunities::{item_size, value_size};
 use crate::store::{decode, s, Item};
 use crate::{Store, StoreError};
@@ -63,6 +65,13 @@ pub struct ContactResolution {
     pub created: bool,
     /// How the contact was found.
     pub matched_by: MatchedBy,
+}
+
+/// The contact id of a lookup item read with a projection.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LinkRead {
+    contact_id: String,
 }
 
 /// A lookup item (`EMAIL#`, `PHONE#`, `CUST#`): its value points at a contact.
@@ -255,6 +264,41 @@ impl Store {
     }
 
     /// The contact id a lookup item points at.
+    /// The contacts linked to `customer_ids` (their `CUST#<id>` lookups), what step 1 of
+    /// [`Store::resolve_contact`] finds, for many customers at once: strongly consistent
+    /// BatchGetItem calls of up to 100 keys. Customer id → contact id; customers without a link
+    /// are absent.
+    ///
+    /// Errors: invalid workspace; request failures; [`StoreError::Unprocessed`] when keys stay
+    /// unprocessed; [`StoreError::Codec`] for a lookup item without a contact id.
+    #[instrument(skip_all, fields(workspace = %workspace, customers = customer_ids.len()))]
+    pub async fn customer_contacts(
+        &self,
+        workspace: &str,
+        customer_ids: &[i64],
+    ) -> Result<HashMap<i64, String>, StoreError> {
+        keys::validate_workspace(workspace)?;
+        let pk = keys::pk(workspace);
+        let sks: Vec<String> = customer_ids
+            .iter()
+            .map(|id| keys::sk_customer(*id))
+            .collect();
+        let sk_refs: Vec<&str> = sks.iter().map(String::as_str).collect();
+        let items = self
+            .batch_get_all(workspace, &pk, &sk_refs, Some(&[SK, "contactId"]))
+            .await?;
+        let mut found = HashMap::with_capacity(items.len());
+        for item in items {
+            let sk = keys::get_s(&item, SK).unwrap_or_default().to_owned();
+            let Some(id) = sk.strip_prefix("CUST#").and_then(|id| id.parse().ok()) else {
+                continue;
+            };
+            let lookup: LinkRead = decode(workspace, &pk, &sk, "customer link", item)?;
+            found.insert(id, lookup.contact_id);
+        }
+        Ok(found)
+    }
+
     async fn lookup(
         &self,
         workspace: &str,

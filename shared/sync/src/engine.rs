@@ -28,8 +28,8 @@
 //! reasons, membership types) is read once per run and reused ([`Reference`]). Job canceled logs
 //! have no `ids=` lookup: they come with the sources (or, for an opportunity stored without
 //! them, from its details; logs are immutable) and new ones through their feed.
-//! Each written page's contacts are resolved together ([`KnownContacts`]): a customer once per
-//! run, independent candidates concurrently.
+//! Each written page's contacts are resolved together ([`KnownContacts`]): a customer's link
+//! once per run, the links of a page's new customers in one batched read.
 //!
 //! Issue #9 measures the result against the fewest calls any engine needs (`stsync bench sync`,
 //! README "Performance").
@@ -2000,7 +2000,11 @@ impl<'a> Run<'a> {
             .iter()
             .map(|(_, o, _)| ContactCandidate::from_opportunity(o))
             .collect();
-        let resolutions = self.contacts.resolve_all(store, ws, &candidates, now).await;
+        let resolutions = self
+            .contacts
+            .resolve_all(store, ws, &candidates, now)
+            .await
+            .ws(ws)?;
         let mut items: Vec<(Opportunity, String, Option<String>)> = Vec::with_capacity(built.len());
         for (((id, opportunity, sources), candidate), resolution) in
             built.into_iter().zip(&candidates).zip(resolutions)
@@ -2011,7 +2015,7 @@ impl<'a> Run<'a> {
             }
             let resolution = match resolution {
                 Ok(resolution) => resolution,
-                Err(e) if e.is_record_problem() => {
+                Err(e) => {
                     let customer = candidate
                         .customer_id
                         .map_or_else(|| "none".to_owned(), |c| c.to_string());
@@ -2022,7 +2026,6 @@ impl<'a> Run<'a> {
                     );
                     continue;
                 }
-                Err(e) => return Err(e).ws(ws),
             };
             if resolution.created {
                 self.report.contacts_created += 1;
