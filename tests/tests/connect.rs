@@ -459,6 +459,16 @@ where
     for item in &items {
         assert_no_secret("a stored item", item);
     }
+    // Details and sources are stored deflated (binary in the scan above): check their text too.
+    let opportunities = store.list_opportunities(&workspace, None).await.unwrap();
+    assert!(!opportunities.is_empty());
+    for o in &opportunities {
+        assert_no_secret(
+            "stored details",
+            &serde_json::to_string(&o.opportunity.details).unwrap(),
+        );
+        assert_no_secret("stored sources", o.sources.as_deref().unwrap_or_default());
+    }
     let text = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
     assert!(text.contains("integration activated"), "logs were captured");
     for line in text.lines() {

@@ -313,8 +313,8 @@ impl Trimmed {
 }
 
 /// The size of `details` as text: the byte length of their compact JSON
-/// (`serde_json::to_string`), in bytes (the store keeps that text deflated, never larger than
-/// this plus deflate's framing).
+/// (`serde_json::to_string`), in bytes (the store keeps that text deflated; its size limit
+/// applies to the packed item).
 pub fn encoded_len(details: &Details) -> usize {
     let mut counter = ByteCounter(0);
     // Details (string keys, JSON values) always serialize; the counter never fails.

@@ -70,7 +70,9 @@
 //!
 //! Attributes (camelCase): `workspaceId`, `contactId`, `syncedAt`, `contentHash`, `model`,
 //! `externalId`, `externalContactId`, `standard` (a map), `details` (the details map as one JSON
-//! string, so numbers round-trip exactly: DynamoDB would turn `1.0` into `1`), and
+//! text, so numbers round-trip exactly: DynamoDB would turn `1.0` into `1`; stored raw-deflated
+//! as a binary attribute, and read as a string from items written before that), `sources` (the
+//! engine's source records, JSON text, stored the same way; optional), and
 //! `externalUpdatedAt`, the External Updated At as a fixed-width sortable string
 //! (`2024-05-01T12:00:00.000000000Z`) that the upsert's condition compares. See
 //! [`Store::upsert_opportunities`].
