@@ -42,7 +42,7 @@ const SOURCES_ATTR: &str = "sources";
 /// keys on every list entry): the demo tenant's opportunity items shrink from 12.3 KB to 4.6 KB
 /// (DynamoDB size), and DynamoDB bills writes and storage per KB. The content hash is over the
 /// text, not the packed bytes. The attributes are no longer readable in the DynamoDB console;
-/// `stsync opportunities --json` shows them.
+/// `stsync opportunities --json` shows the details (the sources are the engine's own).
 fn pack(text: &str) -> AttributeValue {
     use std::io::Write;
     let mut encoder = flate2::write::DeflateEncoder::new(
