@@ -67,13 +67,6 @@ pub struct ContactResolution {
     pub matched_by: MatchedBy,
 }
 
-/// The contact id of a lookup item read with a projection.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct LinkRead {
-    contact_id: String,
-}
-
 /// A lookup item (`EMAIL#`, `PHONE#`, `CUST#`): its value points at a contact.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -284,16 +277,14 @@ impl Store {
             .map(|id| keys::sk_customer(*id))
             .collect();
         let sk_refs: Vec<&str> = sks.iter().map(String::as_str).collect();
-        let items = self
-            .batch_get_all(workspace, &pk, &sk_refs, Some(&[SK, "contactId"]))
-            .await?;
+        let items = self.batch_get_all(workspace, &pk, &sk_refs, None).await?;
         let mut found = HashMap::with_capacity(items.len());
         for item in items {
             let sk = keys::get_s(&item, SK).unwrap_or_default().to_owned();
             let Some(id) = sk.strip_prefix("CUST#").and_then(|id| id.parse().ok()) else {
                 continue;
             };
-            let lookup: LinkRead = decode(workspace, &pk, &sk, "customer link", item)?;
+            let lookup: Lookup = decode(workspace, &pk, &sk, "lookup", item)?;
             found.insert(id, lookup.contact_id);
         }
         Ok(found)
