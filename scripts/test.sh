@@ -57,6 +57,9 @@ export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
 # The moto runs of the store and end-to-end suites must not skip themselves here.
 export STSYNC_REQUIRE_MOTO=1
+# No incremental compilation: a one-off build gains nothing from it, and its cache is several
+# GB of the target directory (CI's disk is shared; a full disk failed a CI run).
+export CARGO_INCREMENTAL=0
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
