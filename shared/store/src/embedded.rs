@@ -27,6 +27,12 @@ impl EmbeddedDynamo {
     /// Serve a file-backed database at `path` (created when missing; SQLite), so a later run on
     /// the same file sees this run's tables and items.
     ///
+    /// Durability: SQLite in WAL mode (dynoxide's) with `synchronous = NORMAL`, SQLite's advice
+    /// for WAL. A write is durable once it returns if the process dies; if the machine loses power,
+    /// the last writes before the outage may roll back, and the file stays consistent. dynoxide
+    /// opens with SQLite's default `FULL`, an fsync per write (each PutItem is a transaction); on
+    /// this machine that was a third of a 1 000-job backfill's wall time (12.2 s, 8.0 s without).
+    ///
     /// Errors: [`StoreError::Embedded`] when the path is not UTF-8, the file cannot be opened, or
     /// the loopback port cannot be bound.
     pub async fn start_file(path: &Path) -> Result<EmbeddedDynamo, StoreError> {
@@ -34,10 +40,14 @@ impl EmbeddedDynamo {
             what: format!("open {}", path.display()),
             source: "the path is not valid UTF-8".into(),
         })?;
-        let db = dynoxide::Database::new(text).map_err(|e| StoreError::Embedded {
+        let open = |e: dynoxide::DynoxideError| StoreError::Embedded {
             what: format!("open {}", path.display()),
             source: Box::new(e),
-        })?;
+        };
+        let db = dynoxide::Database::new(text).map_err(open)?;
+        // dynoxide's way to set `synchronous = NORMAL`: its "end of bulk loading" pragmas, which
+        // are that plus SQLite's defaults for the cache size, temp store and mmap size.
+        db.disable_bulk_loading().map_err(open)?;
         Self::serve(db, &path.display().to_string()).await
     }
 

@@ -118,6 +118,12 @@ impl Store {
         &self.table
     }
 
+    /// The SDK client this store sends its requests through (for raw requests in tools and
+    /// tests; requests made with it are not counted in [`Store::stats`]).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
     /// Cumulative counters, shared by all clones of this store.
     pub fn stats(&self) -> StoreStats {
         StoreStats {

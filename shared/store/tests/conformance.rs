@@ -101,6 +101,7 @@ conformance!(
         upsert_create_unchanged_changed_refused,
         oversized_opportunity_is_trimmed_to_fit,
         source_records_are_kept_and_dropped_when_too_large,
+        items_written_before_packing_still_read,
         customer_index_finds_opportunities,
         listing_paginates,
     ],
