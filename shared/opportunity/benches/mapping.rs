@@ -3,6 +3,9 @@
 //! formats, placeholder e-mails, several appointments/estimates/invoices per job), and over the
 //! full example bundles in `tests/fixtures/` (every resource present).
 //!
+//! `details_floor` copies the mapped job details: what producing details of this shape costs at
+//! the least (allocating every key and text, building the map), whatever the mapping does.
+//!
 //! `cargo bench -p opportunity --bench mapping` (add `-- --measurement-time 3` for a quick run).
 //! Criterion's "thrpt" line is in opportunities per second; the benches run on one thread.
 
@@ -10,6 +13,7 @@ use std::collections::HashMap;
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use opportunity::details::encoded_len;
 use opportunity::{map_job, map_membership, JobBundle, MappingConfig, MembershipBundle};
 use servicetitan::Id;
 use st_sandbox::{Dataset, SandboxConfig};
@@ -157,14 +161,17 @@ fn mapping(c: &mut Criterion) {
         map_membership(b, &config).expect("generated membership maps");
     }
     // What one iteration maps (so the figures can be judged): records in and details keys out.
-    let keys: usize = jobs
+    let job_details: Vec<opportunity::Details> = jobs
         .iter()
-        .map(|b| map_job(b, &config).map_or(0, |o| o.details.len()))
-        .sum();
+        .filter_map(|b| map_job(b, &config).ok().map(|o| o.details))
+        .collect();
+    let keys: usize = job_details.iter().map(|d| d.len()).sum();
+    let bytes: usize = job_details.iter().map(encoded_len).sum();
     let count = |f: fn(&JobBundle) -> usize| jobs.iter().map(f).sum::<usize>();
     eprintln!(
         "map_job data: {} bundles, {} contacts, {} appointments, {} assignments, {} estimates, \
-         {} invoices, {} cancel logs; {} details keys per opportunity on average",
+         {} invoices, {} cancel logs; {} details keys and {} bytes of details JSON per \
+         opportunity on average",
         jobs.len(),
         count(|b| b.contacts.len()),
         count(|b| b.appointments.len()),
@@ -173,6 +180,7 @@ fn mapping(c: &mut Criterion) {
         count(|b| b.invoices.len()),
         count(|b| b.job_canceled_logs.len()),
         keys / jobs.len().max(1),
+        bytes / jobs.len().max(1),
     );
     let keys: usize = memberships
         .iter()
@@ -203,6 +211,19 @@ fn mapping(c: &mut Criterion) {
     g.throughput(Throughput::Elements(1));
     g.bench_function("full_fixture_bundle", |b| {
         b.iter(|| black_box(map_job(black_box(&full), &config).ok()))
+    });
+    g.finish();
+
+    // A floor for any mapping that returns details of this shape: copying the finished details
+    // (every key and text allocated again, the map rebuilt; no serializing, sorting or parsing).
+    let mut g = c.benchmark_group("details_floor");
+    g.throughput(Throughput::Elements(job_details.len() as u64));
+    g.bench_function(format!("clone_{}_job_details", job_details.len()), |b| {
+        b.iter(|| {
+            for details in &job_details {
+                black_box(details.clone());
+            }
+        })
     });
     g.finish();
 
