@@ -658,7 +658,7 @@ pub async fn run_scopes(
             .map_err(|problems| ActivateError::InvalidSettings { problems })?;
         (base, "the given settings".to_owned())
     } else {
-        let open = crate::open_store(data_dir, endpoint, table).await?;
+        let open = crate::open_existing_store(data_dir, endpoint, table).await?;
         let stored = open.store.get_integration(&workspace).await?;
         open.close().await;
         let Some(i) = stored else {

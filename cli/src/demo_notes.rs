@@ -198,7 +198,11 @@ impl DemoNotes {
         for e in &self.events {
             println!("  {:<72} {}", e.event, e.outcome);
         }
-        println!("  the sandbox received {} notes:", self.received.len());
+        match self.received.len() {
+            0 => println!("  the sandbox received no notes in this run"),
+            1 => println!("  the sandbox received 1 note:"),
+            n => println!("  the sandbox received {n} notes:"),
+        }
         for n in &self.received {
             println!("  ── on {}", n.on);
             for line in n.text.lines() {

@@ -33,7 +33,8 @@ use store::Store;
     about = "ServiceTitan → opportunities sync, run locally"
 )]
 struct Cli {
-    /// Folder of the embedded store (created when missing).
+    /// Folder of the embedded store. `demo` and `connect` create it when missing; the other
+    /// commands that read or change stored workspaces need a store already there.
     #[arg(
         long,
         global = true,
@@ -401,9 +402,15 @@ async fn run() -> Result<()> {
                         b.selection,
                     ));
                 }
+                // The longest feed name sets the column (history feeds run past 40 characters).
+                let width = feeds
+                    .iter()
+                    .map(|f| f.feed.chars().count())
+                    .max()
+                    .unwrap_or(0);
                 for f in &feeds {
                     text.push_str(&format!(
-                        "  {:<40} {:>8} records  saved {}  token {}\n",
+                        "  {:<width$} {:>8} records  saved {}  token {}\n",
                         f.feed,
                         f.records_read,
                         f.updated_at.format("%Y-%m-%d %H:%M:%S UTC"),

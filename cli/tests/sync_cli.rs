@@ -42,6 +42,14 @@ async fn sync_backfills_a_connected_workspace_then_polls_idle() {
         !dir.path().join(".stsync").exists(),
         "a read-only command creates nothing"
     );
+    // Scopes of a stored workspace read the store too: none there, nothing created.
+    let scopes = stsync(dir.path(), &sandbox, &["scopes", "--workspace", "acme"]);
+    assert!(!scopes.status.success());
+    assert!(text(&scopes).contains("no store at"), "{}", text(&scopes));
+    assert!(
+        !dir.path().join(".stsync").exists(),
+        "scopes created nothing"
+    );
 
     let connected = common::connect(dir.path(), &sandbox, &cfg, "acme", SECRET);
     assert!(connected.status.success(), "{}", text(&connected));
