@@ -35,21 +35,20 @@ async fn sync_backfills_a_connected_workspace_then_polls_idle() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
 
-    let none = stsync(dir.path(), &sandbox, &["sync", "--workspace", "acme"]);
-    assert!(!none.status.success());
-    assert!(text(&none).contains("no store at"), "{}", text(&none));
-    assert!(
-        !dir.path().join(".stsync").exists(),
-        "a read-only command creates nothing"
-    );
-    // Scopes of a stored workspace read the store too: none there, nothing created.
-    let scopes = stsync(dir.path(), &sandbox, &["scopes", "--workspace", "acme"]);
-    assert!(!scopes.status.success());
-    assert!(text(&scopes).contains("no store at"), "{}", text(&scopes));
-    assert!(
-        !dir.path().join(".stsync").exists(),
-        "scopes created nothing"
-    );
+    // Commands on a stored workspace need the store: none there, they say so and create nothing.
+    for command in ["sync", "scopes"] {
+        let none = stsync(dir.path(), &sandbox, &[command, "--workspace", "acme"]);
+        assert!(!none.status.success(), "{command}");
+        assert!(
+            text(&none).contains("no store at"),
+            "{command}: {}",
+            text(&none)
+        );
+        assert!(
+            !dir.path().join(".stsync").exists(),
+            "{command} created the data folder"
+        );
+    }
 
     let connected = common::connect(dir.path(), &sandbox, &cfg, "acme", SECRET);
     assert!(connected.status.success(), "{}", text(&connected));
